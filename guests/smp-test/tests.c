@@ -1,0 +1,438 @@
+/*
+ * The sub-tests, run by the BSP in a fixed order. Each one prints exactly one
+ * line, "PASS name" or "FAIL name: reason", and every wait is bounded so a
+ * lost interrupt shows up as a FAIL rather than a hang.
+ *
+ * Ring-0 code is emulated instruction by instruction under dvmm (~0.5 us
+ * each), hence the modest repeat counts.
+ */
+#include "tests.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu.h"
+#include "idt.h"
+#include "lapic.h"
+#include "print.h"
+#include "smp.h"
+#include "spinlock.h"
+#include "timing.h"
+#include "vectors.h"
+
+#ifndef COUNTER_ITERS
+#define COUNTER_ITERS 1000 /* M: increments per CPU in the counter tests */
+#endif
+#ifndef PINGPONG_ROUNDS
+#define PINGPONG_ROUNDS 32 /* R: round trips per (BSP, AP) pair */
+#endif
+#define FIXED_IPI_REPEAT 3
+#define LOWEST_PRIO_REPEAT 16
+#define ONESHOT_COUNT 100000u  /* 100 us at a 1 GHz APIC timer */
+#define PERIODIC_COUNT 1000000u /* 1 ms at a 1 GHz APIC timer */
+#define PERIODIC_TICKS 5
+
+#define IPI_TIMEOUT_MS 2000
+#define TIMER_TIMEOUT_MS 5000
+#define WORK_TIMEOUT_MS 30000
+/* After the expected interrupts arrived, how long to watch for extra ones. */
+#define SETTLE_MS 20
+
+/* Flat logical mode addresses at most 8 CPUs (one LDR bit each). */
+#define LOGICAL_CPUS 8
+
+static unsigned failures;
+
+static void pass(const char *name) { printk("PASS %s\n", name); }
+
+static void PRINTF_LIKE(2, 3) fail(const char *name, const char *fmt, ...)
+{
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintk(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    printk("FAIL %s: %s\n", name, reason);
+    failures++;
+}
+
+static bool online(unsigned cpu) { return cpu_online[cpu] != 0; }
+static uint32_t count(unsigned cpu, unsigned vector) { return irq_count[cpu][vector]; }
+
+/* Tests that need other CPUs: skipped on a 1-CPU machine, failed if APs
+ * exist but none came up. */
+static bool need_aps(const char *name)
+{
+    if (ncpus == 1) {
+        printk("PASS %s (skipped: 1 cpu)\n", name);
+        return false;
+    }
+    if (smp_online_aps() == 0) {
+        fail(name, "no AP online");
+        return false;
+    }
+    return true;
+}
+
+/* Waits until every online CPU took `vector` at least expected[cpu] times,
+ * then checks, after a settle time, that none took it more often. */
+static bool expect_counts(const char *name, unsigned vector, const uint32_t *expected)
+{
+    for (unsigned c = 0; c < ncpus; c++) {
+        if (online(c) && !WAIT_UNTIL(count(c, vector) >= expected[c], IPI_TIMEOUT_MS)) {
+            fail(name, "timeout: cpu %u took %u of %u interrupts", c, count(c, vector), expected[c]);
+            return false;
+        }
+    }
+    delay_ms(SETTLE_MS);
+    for (unsigned c = 0; c < ncpus; c++) {
+        if (online(c) && count(c, vector) != expected[c]) {
+            fail(name, "cpu %u took %u interrupts, expected %u", c, count(c, vector), expected[c]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void test_ap_start(void)
+{
+    const char *name = "ap-start";
+    char why[128] = "";
+    unsigned failed = smp_start_aps(why, sizeof why);
+    if (smp_topology_problem[0])
+        fail(name, "%s", smp_topology_problem);
+    else if (failed)
+        fail(name, "%u of %u APs failed: %s", failed, ncpus - 1, why);
+    else if (ncpus == 1)
+        printk("PASS %s (skipped: 1 cpu)\n", name);
+    else
+        pass(name);
+}
+
+static void test_fixed_ipi(void)
+{
+    const char *name = "fixed-ipi";
+    if (!need_aps(name))
+        return;
+    uint32_t expected[MAX_CPUS] = {0};
+    irq_count_reset(VEC_FIXED);
+    for (unsigned c = 1; c < ncpus; c++) {
+        if (!online(c))
+            continue;
+        expected[c] = FIXED_IPI_REPEAT;
+        /* One at a time: a second IPI sent before the first is serviced
+         * would merge with it in the IRR. */
+        for (uint32_t i = 1; i <= FIXED_IPI_REPEAT; i++) {
+            lapic_send_ipi(cpu_apic_id[c], ICR_FIXED | ICR_ASSERT | VEC_FIXED);
+            if (!WAIT_UNTIL(count(c, VEC_FIXED) >= i, IPI_TIMEOUT_MS)) {
+                fail(name, "timeout: cpu %u took %u of %u IPIs", c, count(c, VEC_FIXED), i);
+                return;
+            }
+        }
+    }
+    if (expect_counts(name, VEC_FIXED, expected))
+        pass(name);
+}
+
+static void test_broadcast_ipi(void)
+{
+    const char *name = "broadcast-ipi";
+    uint32_t expected[MAX_CPUS];
+    for (unsigned c = 0; c < MAX_CPUS; c++)
+        expected[c] = 1;
+    irq_count_reset(VEC_BROADCAST);
+    lapic_send_ipi(0, ICR_ALL_INCL | ICR_FIXED | ICR_ASSERT | VEC_BROADCAST);
+    if (expect_counts(name, VEC_BROADCAST, expected))
+        pass(name);
+}
+
+static void test_all_but_self_ipi(void)
+{
+    const char *name = "all-but-self-ipi";
+    if (!need_aps(name))
+        return;
+    uint32_t expected[MAX_CPUS];
+    for (unsigned c = 0; c < MAX_CPUS; c++)
+        expected[c] = c != 0;
+    irq_count_reset(VEC_ALL_BUT_SELF);
+    lapic_send_ipi(0, ICR_ALL_EXCL | ICR_FIXED | ICR_ASSERT | VEC_ALL_BUT_SELF);
+    if (expect_counts(name, VEC_ALL_BUT_SELF, expected))
+        pass(name);
+}
+
+static void test_logical_ipi(void)
+{
+    const char *name = "logical-ipi";
+    if (!need_aps(name))
+        return;
+    /* Every odd CPU among the first 8 (LDR = 1 << cpu, see lapic_init_cpu). */
+    uint32_t expected[MAX_CPUS] = {0};
+    uint32_t mask = 0;
+    for (unsigned c = 1; c < ncpus && c < LOGICAL_CPUS; c += 2) {
+        if (online(c)) {
+            mask |= 1u << c;
+            expected[c] = 1;
+        }
+    }
+    irq_count_reset(VEC_LOGICAL);
+    lapic_send_ipi(mask, ICR_LOGICAL | ICR_FIXED | ICR_ASSERT | VEC_LOGICAL);
+    if (expect_counts(name, VEC_LOGICAL, expected))
+        pass(name);
+}
+
+static void self_ipi_work(void *arg)
+{
+    (void)arg;
+    lapic_send_ipi(0, ICR_SELF | ICR_FIXED | ICR_ASSERT | VEC_SELF);
+    WAIT_UNTIL(count(this_cpu(), VEC_SELF) >= 1, IPI_TIMEOUT_MS);
+}
+
+static void test_self_ipi(void)
+{
+    const char *name = "self-ipi";
+    uint32_t expected[MAX_CPUS];
+    for (unsigned c = 0; c < MAX_CPUS; c++)
+        expected[c] = 1;
+    irq_count_reset(VEC_SELF);
+    /* Every CPU in turn sends itself one, the BSP first. */
+    self_ipi_work(0);
+    for (unsigned c = 1; c < ncpus; c++) {
+        if (!online(c))
+            continue;
+        smp_post(c, self_ipi_work, 0);
+        if (!smp_wait(c, WORK_TIMEOUT_MS)) {
+            fail(name, "timeout: cpu %u did not run its job", c);
+            return;
+        }
+    }
+    if (expect_counts(name, VEC_SELF, expected))
+        pass(name);
+}
+
+static void test_nmi(void)
+{
+    const char *name = "nmi";
+    if (!need_aps(name))
+        return;
+    uint32_t expected[MAX_CPUS] = {0};
+    irq_count_reset(VEC_NMI);
+    for (unsigned c = 1; c < ncpus; c++) {
+        if (!online(c))
+            continue;
+        expected[c] = 1;
+        lapic_send_ipi(cpu_apic_id[c], ICR_NMI | ICR_ASSERT);
+        if (!WAIT_UNTIL(count(c, VEC_NMI) >= 1, IPI_TIMEOUT_MS)) {
+            fail(name, "timeout: cpu %u took no NMI", c);
+            return;
+        }
+    }
+    if (expect_counts(name, VEC_NMI, expected))
+        pass(name);
+}
+
+static uint32_t total_count(unsigned vector)
+{
+    uint32_t sum = 0;
+    for (unsigned c = 0; c < ncpus; c++)
+        sum += count(c, vector);
+    return sum;
+}
+
+static void test_lowest_priority(void)
+{
+    const char *name = "lowest-priority";
+    uint32_t mask = 0;
+    for (unsigned c = 0; c < ncpus && c < LOGICAL_CPUS; c++)
+        if (online(c))
+            mask |= 1u << c;
+    irq_count_reset(VEC_LOWEST);
+    /* Each IPI must reach exactly one CPU: wait for one delivery before the
+     * next send, and a duplicate shows up as a final total above K. */
+    for (uint32_t k = 1; k <= LOWEST_PRIO_REPEAT; k++) {
+        lapic_send_ipi(mask, ICR_LOGICAL | ICR_LOWEST | ICR_ASSERT | VEC_LOWEST);
+        if (!WAIT_UNTIL(total_count(VEC_LOWEST) >= k, IPI_TIMEOUT_MS)) {
+            fail(name, "timeout: IPI %u of %u not delivered", k, LOWEST_PRIO_REPEAT);
+            return;
+        }
+    }
+    delay_ms(SETTLE_MS);
+    uint32_t total = total_count(VEC_LOWEST);
+    if (total != LOWEST_PRIO_REPEAT)
+        fail(name, "%u deliveries for %u IPIs", total, LOWEST_PRIO_REPEAT);
+    else
+        pass(name);
+}
+
+static void test_lapic_timer_oneshot(void)
+{
+    const char *name = "lapic-timer-oneshot";
+    irq_count_reset(VEC_TIMER);
+    lapic_timer_start(VEC_TIMER, ONESHOT_COUNT, false);
+    bool fired = WAIT_UNTIL(count(0, VEC_TIMER) >= 1, TIMER_TIMEOUT_MS);
+    delay_ms(SETTLE_MS);
+    uint32_t n = count(0, VEC_TIMER);
+    uint32_t current = lapic_read(LAPIC_TIMER_CUR);
+    lapic_timer_stop();
+    if (!fired)
+        fail(name, "timeout: no timer interrupt");
+    else if (n != 1)
+        fail(name, "%u interrupts, expected 1", n);
+    else if (current != 0)
+        fail(name, "current count %u after expiry, expected 0", current);
+    else
+        pass(name);
+}
+
+static void test_lapic_timer_periodic(void)
+{
+    const char *name = "lapic-timer-periodic";
+    irq_count_reset(VEC_TIMER);
+    lapic_timer_start(VEC_TIMER, PERIODIC_COUNT, true);
+    bool ticked = WAIT_UNTIL(count(0, VEC_TIMER) >= PERIODIC_TICKS, TIMER_TIMEOUT_MS);
+    lapic_timer_stop();
+    uint32_t at_stop = count(0, VEC_TIMER);
+    delay_ms(SETTLE_MS);
+    uint32_t later = count(0, VEC_TIMER);
+    if (!ticked)
+        fail(name, "timeout: %u of %u interrupts", at_stop, PERIODIC_TICKS);
+    else if (later > at_stop + 1) /* one may already have been pending */
+        fail(name, "still firing after stop (%u -> %u)", at_stop, later);
+    else
+        pass(name);
+}
+
+/* The counters sit on their own cache lines, apart from the lock. */
+static spinlock_t counter_lock __attribute__((aligned(64)));
+static volatile uint64_t locked_counter __attribute__((aligned(64)));
+static uint32_t atomic_counter __attribute__((aligned(64)));
+
+static void spinlock_work(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < COUNTER_ITERS; i++) {
+        spin_lock(&counter_lock);
+        locked_counter = locked_counter + 1; /* deliberately not atomic */
+        spin_unlock(&counter_lock);
+    }
+}
+
+static void atomic_work(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < COUNTER_ITERS; i++) {
+        uint32_t one = 1;
+        __asm__ volatile("lock xaddl %0, %1" : "+r"(one), "+m"(atomic_counter) : : "memory");
+    }
+}
+
+/* Runs fn on every online CPU at once (the BSP included). */
+static bool run_everywhere(const char *name, work_fn fn)
+{
+    for (unsigned c = 1; c < ncpus; c++)
+        if (online(c))
+            smp_post(c, fn, 0);
+    fn(0);
+    for (unsigned c = 1; c < ncpus; c++) {
+        if (online(c) && !smp_wait(c, WORK_TIMEOUT_MS)) {
+            fail(name, "timeout: cpu %u did not finish", c);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void test_spinlock_counter(void)
+{
+    const char *name = "spinlock-counter";
+    locked_counter = 0;
+    if (!run_everywhere(name, spinlock_work))
+        return;
+    uint64_t want = (uint64_t)(1 + smp_online_aps()) * COUNTER_ITERS;
+    if (locked_counter != want)
+        fail(name, "counter %lu, expected %lu", (uint64_t)locked_counter, want);
+    else
+        pass(name);
+}
+
+static void test_atomic_counter(void)
+{
+    const char *name = "atomic-counter";
+    __atomic_store_n(&atomic_counter, 0, __ATOMIC_RELAXED);
+    if (!run_everywhere(name, atomic_work))
+        return;
+    uint32_t want = (1 + smp_online_aps()) * COUNTER_ITERS;
+#ifdef SMP_TEST_INJECT_FAILURE
+    want++; /* build option to check the failure path end to end */
+#endif
+    uint32_t got = __atomic_load_n(&atomic_counter, __ATOMIC_RELAXED);
+    if (got != want)
+        fail(name, "counter %u, expected %u", got, want);
+    else
+        pass(name);
+}
+
+/* AP side of the ping-pong: answer every ping with a pong to the BSP. */
+static void ping_handler(unsigned cpu, unsigned vector)
+{
+    (void)cpu;
+    (void)vector;
+    lapic_send_ipi(cpu_apic_id[0], ICR_FIXED | ICR_ASSERT | VEC_PONG);
+}
+
+static uint64_t median(uint64_t *v, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++) /* insertion sort: n is small */
+        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            uint64_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
+static void test_ipi_pingpong(void)
+{
+    const char *name = "ipi-pingpong";
+    if (!need_aps(name))
+        return;
+    idt_set_handler(VEC_PING, ping_handler);
+    char line[1024];
+    int len = snprintk(line, sizeof line, "PASS %s median_cycles", name);
+    for (unsigned c = 1; c < ncpus; c++) {
+        if (!online(c))
+            continue;
+        uint64_t rtt[PINGPONG_ROUNDS];
+        for (unsigned r = 0; r < PINGPONG_ROUNDS; r++) {
+            uint32_t before = count(0, VEC_PONG);
+            uint64_t t0 = rdtsc();
+            lapic_send_ipi(cpu_apic_id[c], ICR_FIXED | ICR_ASSERT | VEC_PING);
+            if (!WAIT_UNTIL(count(0, VEC_PONG) != before, IPI_TIMEOUT_MS)) {
+                fail(name, "timeout: no reply from cpu %u in round %u", c, r);
+                return;
+            }
+            rtt[r] = rdtsc() - t0;
+        }
+        if ((size_t)len < sizeof line)
+            len += snprintk(line + len, sizeof line - (size_t)len, " cpu%u=%lu", c, median(rtt, PINGPONG_ROUNDS));
+    }
+    printk("%s\n", line);
+}
+
+unsigned tests_run(void)
+{
+    test_ap_start();
+    test_fixed_ipi();
+    test_broadcast_ipi();
+    test_all_but_self_ipi();
+    test_logical_ipi();
+    test_self_ipi();
+    test_nmi();
+    test_lowest_priority();
+    test_lapic_timer_oneshot();
+    test_lapic_timer_periodic();
+    test_spinlock_counter();
+    test_atomic_counter();
+    test_ipi_pingpong();
+    return failures;
+}

@@ -1,0 +1,67 @@
+#include "host/arch/x86_state.hpp"
+
+namespace dvmm::x86 {
+
+namespace {
+
+constexpr uint64_t kCr0ProtectionEnable = 1u << 0;
+constexpr uint64_t kCr0ExtensionType = 1u << 4;
+constexpr uint64_t kRflagsReserved1 = 1u << 1;  // bit 1 always reads as 1
+
+kvm_segment flat_segment(uint16_t selector, uint8_t type) {
+  kvm_segment s{};
+  s.base = 0;
+  s.limit = 0xFFFFFFFF;
+  s.selector = selector;
+  s.type = type;
+  s.present = 1;
+  s.dpl = 0;
+  s.db = 1;  // 32-bit
+  s.s = 1;   // code/data, not system
+  s.l = 0;
+  s.g = 1;   // 4 KiB granularity
+  return s;
+}
+
+}  // namespace
+
+void set_multiboot_entry(kvm_regs& regs, kvm_sregs& sregs, uint32_t entry, uint32_t info_address) {
+  regs = kvm_regs{};
+  regs.rax = 0x2BADB002;  // multiboot bootloader magic
+  regs.rbx = info_address;
+  regs.rip = entry;
+  regs.rflags = kRflagsReserved1;
+
+  sregs.cs = flat_segment(0x08, 0xB);  // execute/read, accessed
+  sregs.ds = flat_segment(0x10, 0x3);  // read/write, accessed
+  sregs.es = sregs.ds;
+  sregs.fs = sregs.ds;
+  sregs.gs = sregs.ds;
+  sregs.ss = sregs.ds;
+  // A valid busy TSS and an unusable LDT keep VM entry checks happy; the
+  // guest loads its own GDT before it reloads segments.
+  sregs.tr = kvm_segment{};
+  sregs.tr.limit = 0xFFFF;
+  sregs.tr.type = 0xB;
+  sregs.tr.present = 1;
+  sregs.ldt = kvm_segment{};
+  sregs.ldt.type = 0x2;
+  sregs.ldt.present = 1;
+  sregs.ldt.limit = 0xFFFF;
+  sregs.cr0 = kCr0ProtectionEnable | kCr0ExtensionType;
+  sregs.cr3 = 0;
+  sregs.cr4 = 0;
+  sregs.efer = 0;
+}
+
+void set_sipi_entry(kvm_regs& regs, kvm_sregs& sregs, const kvm_sregs& reset_sregs,
+                    uint8_t vector) {
+  regs = kvm_regs{};
+  regs.rflags = kRflagsReserved1;
+  regs.rip = 0;
+  sregs = reset_sregs;
+  sregs.cs.selector = static_cast<uint16_t>(vector << 8);
+  sregs.cs.base = static_cast<uint64_t>(vector) << 12;
+}
+
+}  // namespace dvmm::x86

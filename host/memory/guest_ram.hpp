@@ -1,0 +1,40 @@
+// Guest RAM backed by one memfd, mapped shared into this process. A memfd
+// (rather than anonymous memory) lets several node processes on one host map
+// the same RAM, and lets KVM map it as a memory slot.
+#pragma once
+
+#include <cstdint>
+
+#include "host/memory/guest_memory.hpp"
+
+namespace dvmm {
+
+class GuestRam final : public GuestMemory {
+ public:
+  // Creates size bytes (a multiple of 4 KiB) of zeroed guest RAM.
+  static Result<GuestRam> create(uint64_t size);
+  ~GuestRam() override;
+  GuestRam(GuestRam&& other) noexcept;
+  GuestRam& operator=(GuestRam&& other) noexcept;
+  GuestRam(const GuestRam&) = delete;
+  GuestRam& operator=(const GuestRam&) = delete;
+
+  uint64_t size() const override { return size_; }
+  Status read(GuestAddress gpa, std::span<uint8_t> out) const override;
+  Status write(GuestAddress gpa, std::span<const uint8_t> in) override;
+
+  // The host mapping, for the KVM memory slot. Callers that touch guest data
+  // use read/write instead.
+  uint8_t* host_base() const { return base_; }
+  int fd() const { return fd_; }
+
+ private:
+  GuestRam(int fd, uint8_t* base, uint64_t size) : fd_(fd), base_(base), size_(size) {}
+  void release();
+
+  int fd_ = -1;
+  uint8_t* base_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+}  // namespace dvmm

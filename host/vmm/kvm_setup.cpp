@@ -1,0 +1,84 @@
+#include "host/vmm/kvm_setup.hpp"
+
+#include <array>
+
+#include "host/arch/cpuid.hpp"
+
+namespace dvmm {
+
+namespace {
+
+// Addresses KVM needs for real-mode support on VMX hosts (the TSS and the
+// identity page table of unrestricted-guest emulation). They sit in the
+// MMIO hole just below the IOAPIC, where QEMU puts them too.
+constexpr uint64_t kTssAddress = 0xFEFFD000;
+constexpr uint64_t kIdentityMapAddress = 0xFEFFC000;
+
+Status require(const kvm::Kvm& kvm, long cap, const char* name) {
+  if (kvm.check_extension(cap) <= 0) {
+    return Error::format("KVM lacks {}: dvmm needs a host kernel with this capability (Linux 5.10+)",
+                         name);
+  }
+  return {};
+}
+
+// MSR accesses that must reach the userspace LAPIC: IA32_APIC_BASE and the
+// x2APIC range. A filter range whose bitmap bit is 0 denies the access in
+// the kernel, which turns it into a KVM_EXIT_X86_RDMSR/WRMSR.
+Status forward_apic_msrs(kvm::Vm& vm) {
+  static std::array<uint8_t, 256 / 8> x2apic_bitmap{};  // all zero: deny (exit)
+  static std::array<uint8_t, 1> apic_base_bitmap{};
+  kvm_msr_filter filter{};
+  filter.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
+  filter.ranges[0].flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
+  filter.ranges[0].base = 0x800;
+  filter.ranges[0].nmsrs = 256;
+  filter.ranges[0].bitmap = x2apic_bitmap.data();
+  filter.ranges[1].flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
+  filter.ranges[1].base = 0x1B;
+  filter.ranges[1].nmsrs = 1;
+  filter.ranges[1].bitmap = apic_base_bitmap.data();
+  return vm.set_msr_filter(filter);
+}
+
+}  // namespace
+
+Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram) {
+  kvm::Kvm kvm = DVMM_TRY(kvm::Kvm::open());
+  DVMM_TRY(require(kvm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"));
+  DVMM_TRY(require(kvm, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"));
+  DVMM_TRY(require(kvm, KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR"));
+  DVMM_TRY(require(kvm, KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER"));
+  int mmap_size = DVMM_TRY(kvm.vcpu_mmap_size());
+  kvm::CpuidEntries cpuid = DVMM_TRY(kvm.supported_cpuid());
+  kvm::Vm vm = DVMM_TRY(kvm.create_vm());
+
+  // Not every KVM needs these (they matter for VMX real mode); a failure
+  // on hosts that do not implement them is not fatal.
+  (void)vm.set_tss_addr(kTssAddress);
+  (void)vm.set_identity_map_addr(kIdentityMapAddress);
+
+  kvm_enable_cap msr_cap{};
+  msr_cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
+  msr_cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER;
+  DVMM_TRY(vm.enable_cap(msr_cap));
+  DVMM_TRY(forward_apic_msrs(vm));
+
+  kvm_userspace_memory_region region{};
+  region.slot = 0;
+  region.guest_phys_addr = 0;
+  region.memory_size = ram.size();
+  region.userspace_addr = reinterpret_cast<uint64_t>(ram.host_base());
+  DVMM_TRY(vm.set_user_memory_region(region));
+
+  return KvmVmSetup{std::move(kvm), std::move(vm), mmap_size, std::move(cpuid)};
+}
+
+Result<kvm::Vcpu> create_kvm_vcpu(KvmVmSetup& setup, uint32_t index, uint32_t apic_id,
+                                  uint32_t cpu_count) {
+  kvm::Vcpu vcpu = DVMM_TRY(setup.vm.create_vcpu(index, setup.vcpu_mmap_size));
+  DVMM_TRY(vcpu.set_cpuid(x86::make_cpuid(setup.supported_cpuid, {apic_id, cpu_count})));
+  return vcpu;
+}
+
+}  // namespace dvmm

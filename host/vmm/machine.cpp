@@ -1,0 +1,281 @@
+#include "host/vmm/machine.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "host/apic/lapic.hpp"
+#include "host/arch/x86_state.hpp"
+#include "host/boot/acpi.hpp"
+#include "host/boot/mptable.hpp"
+#include "host/boot/multiboot.hpp"
+#include "host/boot/platform.hpp"
+#include "host/common/clock.hpp"
+#include "host/devices/bus.hpp"
+#include "host/devices/cmos.hpp"
+#include "host/devices/debug_exit.hpp"
+#include "host/devices/fw_cfg.hpp"
+#include "host/devices/ioapic.hpp"
+#include "host/devices/pic8259.hpp"
+#include "host/devices/pit8254.hpp"
+#include "host/devices/uart16550.hpp"
+#include "host/memory/guest_ram.hpp"
+#include "host/vmm/console.hpp"
+#include "host/vmm/interrupt_router.hpp"
+#include "host/vmm/kvm_setup.hpp"
+#include "host/vmm/vcpu_thread.hpp"
+
+namespace dvmm {
+
+namespace {
+
+// ISA interrupt lines go to both interrupt controllers, as on a PC: the
+// 8259 pin of the same number and the IOAPIC GSI the MADT announces (IRQ 0
+// is wired to GSI 2, the override every PC chipset and QEMU have).
+class IsaIrqs final : public IrqSink {
+ public:
+  IsaIrqs(Pic8259& pic, Ioapic& ioapic) : pic_(pic), ioapic_(ioapic) {}
+  void set_irq(unsigned line, bool level) override {
+    pic_.set_irq(line, level);
+    ioapic_.set_irq(line == 0 ? 2 : line, level);
+  }
+
+ private:
+  Pic8259& pic_;
+  Ioapic& ioapic_;
+};
+
+Result<std::vector<uint8_t>> read_kernel(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return Error::format("cannot open kernel '{}': {}: give an existing multiboot kernel with --kernel",
+                         path, std::strerror(errno));
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) return Error::format("cannot read kernel '{}'", path);
+  return bytes;
+}
+
+Status validate(const MachineConfig& c) {
+  if (c.vcpus < 1 || c.vcpus > MachineConfig::kMaxVcpus) {
+    return Error::format("--vcpus {} is out of range: choose 1 to {}", c.vcpus,
+                         MachineConfig::kMaxVcpus);
+  }
+  if (c.memory_bytes < MachineConfig::kMinMemory || c.memory_bytes > MachineConfig::kMaxMemory) {
+    return Error::format("--memory {} MiB is out of range: choose {} MiB to {} MiB",
+                         c.memory_bytes >> 20, MachineConfig::kMinMemory >> 20,
+                         MachineConfig::kMaxMemory >> 20);
+  }
+  if (c.memory_bytes % kPageSize != 0) {
+    return Error::format("--memory {} bytes is not a multiple of 4 KiB", c.memory_bytes);
+  }
+  return {};
+}
+
+}  // namespace
+
+struct Machine::Impl {
+  MachineConfig config;
+  GuestRam ram;
+  KvmVmSetup kvm;
+  VmControl control;
+  MonotonicClock clock;
+  ConsoleOutput console{STDOUT_FILENO};
+  Bus pio{"port I/O"};
+  Bus mmio{"MMIO"};
+  InterruptRouter router;
+
+  std::shared_ptr<Ioapic> ioapic;
+  std::shared_ptr<Pic8259> pic;
+  std::unique_ptr<IsaIrqs> isa_irqs;
+  std::shared_ptr<Uart16550> uart;
+  std::shared_ptr<Pit8254> pit;
+
+  std::vector<std::unique_ptr<ApicBus>> lapic_ports;
+  std::vector<std::unique_ptr<Lapic>> lapics;
+  std::vector<std::unique_ptr<VcpuThread>> vcpus;
+  boot::MultibootBoot boot{};
+
+  Impl(MachineConfig c, GuestRam r, KvmVmSetup k)
+      : config(std::move(c)), ram(std::move(r)), kvm(std::move(k)) {}
+
+  Status add_devices();
+  Status add_vcpus();
+  Status set_boot_registers();
+  void platform_timer_loop();
+  void print_stats() const;
+};
+
+Status Machine::Impl::add_devices() {
+  ioapic = std::make_shared<Ioapic>(router, static_cast<uint8_t>(config.vcpus));
+  router.set_eoi_handler([io = ioapic.get()](uint8_t vector) { io->handle_eoi(vector); });
+  pic = std::make_shared<Pic8259>();
+  isa_irqs = std::make_unique<IsaIrqs>(*pic, *ioapic);
+  uart = std::make_shared<Uart16550>(*isa_irqs, 4, [this](uint8_t b) { console.put(b); });
+  pit = std::make_shared<Pit8254>(clock, *isa_irqs);
+  auto cmos = std::make_shared<Cmos>(ram.size(), [] { return static_cast<int64_t>(time(nullptr)); });
+  auto fw_cfg = std::make_shared<FwCfg>(config.vcpus, ram.size());
+  auto debug_exit = std::make_shared<DebugExit>([this](uint32_t value) {
+    console.flush();
+    control.request_stop(StopReason{
+        StopReason::Kind::kGuestExit, static_cast<int>(value & 0xFF),
+        fmt::format("guest wrote {:#x} to the debug-exit port (QEMU would exit with status {})",
+                    value, DebugExit::qemu_status(value))});
+  });
+
+  DVMM_TRY(pio.insert(0x3F8, 8, uart, "uart16550 COM1"));
+  DVMM_TRY(pio.insert(0x20, 2, pic->master(), "8259 PIC master"));
+  DVMM_TRY(pio.insert(0xA0, 2, pic->slave(), "8259 PIC slave"));
+  DVMM_TRY(pio.insert(0x40, 4, pit, "8254 PIT"));
+  DVMM_TRY(pio.insert(0x61, 1, pit->port61(), "PC speaker / PIT gate (port 0x61)"));
+  DVMM_TRY(pio.insert(0x70, 2, cmos, "CMOS/RTC"));
+  DVMM_TRY(pio.insert(0x510, 2, fw_cfg, "QEMU fw_cfg"));
+  DVMM_TRY(pio.insert(0xF4, 4, debug_exit, "isa-debug-exit"));
+  DVMM_TRY(mmio.insert(0xFEC00000, 0x1000, ioapic, "IOAPIC"));
+  return {};
+}
+
+Status Machine::Impl::add_vcpus() {
+  DVMM_TRY(VcpuThread::install_kick_handler());
+  const unsigned n = config.vcpus;
+  for (unsigned i = 0; i < n; ++i) {
+    lapic_ports.push_back(router.port_for_cpu(static_cast<int>(i)));
+    lapics.push_back(std::make_unique<Lapic>(i, i == 0, *lapic_ports.back(), clock));
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
+    auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), *lapics[i],
+                                               VcpuThread::Buses{pio, mmio}, control, i == 0);
+    DVMM_TRY(thread->capture_reset_state());
+    VcpuThread* t = thread.get();
+    Lapic* lapic = lapics[i].get();
+    router.add_cpu(static_cast<int>(i), lapic->addressing(),
+                   InterruptRouter::Target{
+                       [lapic, t](const InterruptMessage& m) {
+                         lapic->accept(m);
+                         t->kick();
+                       },
+                       [lapic] { return lapic->task_priority(); }});
+    lapic->set_addressing_observer([this, i](const ApicAddressing& a) {
+      router.update_addressing(static_cast<int>(i), a);
+    });
+    control.add_waker([t] { t->kick(); });
+    vcpus.push_back(std::move(thread));
+  }
+  return {};
+}
+
+Status Machine::Impl::set_boot_registers() {
+  kvm::Vcpu& bsp = vcpus[0]->vcpu();
+  kvm_regs regs{};
+  kvm_sregs sregs = DVMM_TRY(bsp.get_sregs());
+  x86::set_multiboot_entry(regs, sregs, boot.entry, boot.info_address);
+  DVMM_TRY(bsp.set_sregs(sregs));
+  DVMM_TRY(bsp.set_regs(regs));
+  return {};
+}
+
+// Drives the PIT: no device has a thread of its own, so this one sleeps
+// until the PIT's next output edge and lets it raise IRQ 0.
+void Machine::Impl::platform_timer_loop() {
+  constexpr uint64_t kMaxSleepNs = 50'000'000;  // re-check the stop flag 20 times a second
+  while (!control.stop_requested()) {
+    pit->poll();
+    uint64_t now = clock.now_ns();
+    uint64_t until = now + kMaxSleepNs;
+    if (std::optional<uint64_t> d = pit->next_irq_deadline_ns()) until = std::min(until, *d);
+    timespec ts{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+  }
+}
+
+void Machine::Impl::print_stats() const {
+  for (const auto& v : vcpus) {
+    const VcpuStats& s = v->stats();
+    std::fprintf(stderr,
+                 "dvmm: vCPU %d exits: io %lu mmio %lu lapic %lu msr %lu hlt %lu kicked %lu "
+                 "irq-window %lu; injected %lu; unhandled io %lu mmio %lu msr %lu\n",
+                 v->index(), s.exits_io.load(), s.exits_mmio.load(), s.exits_lapic.load(),
+                 s.exits_msr.load(), s.exits_hlt.load(), s.exits_intr.load(),
+                 s.exits_irq_window.load(), s.interrupts_injected.load(), s.unhandled_io.load(),
+                 s.unhandled_mmio.load(), s.unhandled_msr.load());
+  }
+  auto rc = router.counters();
+  std::fprintf(stderr, "dvmm: interrupts delivered %lu, with no target %lu\n", rc.delivered,
+               rc.no_target);
+}
+
+Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
+  // Everything about the configuration and the image is checked before
+  // /dev/kvm is touched, so those errors read the same on any host.
+  DVMM_TRY(validate(config));
+  std::vector<uint8_t> image = DVMM_TRY(read_kernel(config.kernel_path));
+  GuestRam ram = DVMM_TRY(GuestRam::create(config.memory_bytes));
+  // QEMU passes the kernel's path as the first word of the command line.
+  std::string cmdline = config.kernel_path;
+  if (!config.cmdline.empty()) cmdline += " " + config.cmdline;
+  auto boot = boot::load_multiboot(ram, image, cmdline, {});
+  if (!boot) {
+    return Error::format("kernel '{}': {}", config.kernel_path, boot.error().message);
+  }
+  const auto platform = boot::PlatformDescription::with_cpus(config.vcpus);
+  DVMM_TRY(boot::write_mp_table(ram, platform));
+  DVMM_TRY(boot::write_acpi_tables(ram, platform));
+
+  KvmVmSetup kvm = DVMM_TRY(create_kvm_vm(ram));
+  auto impl = std::make_unique<Impl>(config, std::move(ram), std::move(kvm));
+  impl->boot = *boot;
+  DVMM_TRY(impl->add_devices());
+  DVMM_TRY(impl->add_vcpus());
+  DVMM_TRY(impl->set_boot_registers());
+  return std::unique_ptr<Machine>(new Machine(std::move(impl)));
+}
+
+Machine::Machine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Machine::~Machine() = default;
+
+VmControl& Machine::control() { return impl_->control; }
+
+StopReason Machine::run() {
+  Impl& m = *impl_;
+  // SIGINT/SIGTERM are taken by a watcher thread; every other thread,
+  // the vCPUs included, inherits the blocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+  for (auto& v : m.vcpus) v->start();
+  std::thread timer([&m] { m.platform_timer_loop(); });
+  std::thread watcher([&m, stop_signals] {
+    timespec poll_interval{0, 100'000'000};
+    while (!m.control.stop_requested()) {
+      int sig = sigtimedwait(&stop_signals, nullptr, &poll_interval);
+      if (sig > 0) {
+        m.control.request_stop(StopReason{StopReason::Kind::kHostSignal, 128 + sig,
+                                          fmt::format("stopped by signal {}", strsignal(sig))});
+      }
+    }
+  });
+
+  StopReason reason = m.control.wait();
+  for (auto& v : m.vcpus) v->join();
+  timer.join();
+  watcher.join();
+  m.console.flush();
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  spdlog::info("{}", reason.message);
+  if (m.config.print_stats) m.print_stats();
+  return reason;
+}
+
+}  // namespace dvmm
