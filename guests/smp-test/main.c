@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "lib.h"
 #include "defs.h"
 #include "idt.h"
 #include "lapic.h"
@@ -20,12 +21,37 @@
 #define EXIT_PASSED 0
 #define EXIT_FAILED 1
 
+/* True when the multiboot command line has `word` as one of its
+ * space-separated words (the first word is the kernel's path). */
+static int cmdline_has(uint32_t mbi, const char *word)
+{
+    const uint32_t *info = (const uint32_t *)(uintptr_t)mbi;
+    if (mbi == 0 || !(info[0] & (1u << 2)) || info[4] == 0)
+        return 0;
+    const char *p = (const char *)(uintptr_t)info[4];
+    size_t n = 0;
+    while (word[n])
+        n++;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ')
+            p++;
+        if ((size_t)(p - start) == n && memcmp(start, word, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Entry from boot32.S on the BSP. */
 void kmain(uint32_t magic, uint32_t mbi) __attribute__((noreturn));
 
 void kmain(uint32_t magic, uint32_t mbi)
 {
-    (void)mbi; /* nothing in the multiboot info is needed */
+    /* "idle" on the command line: stay alive after the tests instead of
+     * exiting, so that tests of the VMM can stop or break a running VM. */
+    const int idle = magic == MULTIBOOT_BOOTLOADER_MAGIC && cmdline_has(mbi, "idle");
     serial_init();
     idt_init();
     idt_load();
@@ -51,6 +77,11 @@ void kmain(uint32_t magic, uint32_t mbi)
         printk("smp-test: %u failed\n", failed);
     else
         printk("smp-test: all passed\n");
+    if (idle) {
+        printk("smp-test: idle\n");
+        for (;;)
+            __asm__ volatile("sti; hlt");
+    }
     debug_exit(failed ? EXIT_FAILED : EXIT_PASSED);
     halt_forever();
 }

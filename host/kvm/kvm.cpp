@@ -260,4 +260,12 @@ Status Vcpu::set_vcpu_events(const kvm_vcpu_events& ev) {
   return check(do_ioctl(fd_.get(), KVM_SET_VCPU_EVENTS, &ev), "KVM_SET_VCPU_EVENTS");
 }
 
+Status Vcpu::set_device_attr(const kvm_device_attr& attr) {
+  if (do_ioctl(fd_.get(), KVM_SET_DEVICE_ATTR, &attr) < 0) {
+    return Error::from_errno(
+        fmt::format("KVM_SET_DEVICE_ATTR(group {}, attr {})", attr.group, attr.attr));
+  }
+  return {};
+}
+
 }  // namespace dvmm::kvm

@@ -106,6 +106,7 @@ class Vcpu {
   Status nmi();                                        // KVM_NMI
   Result<kvm_vcpu_events> get_vcpu_events() const;    // KVM_GET_VCPU_EVENTS
   Status set_vcpu_events(const kvm_vcpu_events& ev);   // KVM_SET_VCPU_EVENTS
+  Status set_device_attr(const kvm_device_attr& attr);  // KVM_SET_DEVICE_ATTR (vCPU attributes)
 
   kvm_run* run_state() const { return run_; }
   int fd() const { return fd_.get(); }

@@ -1,6 +1,8 @@
 #include "host/memory/guest_ram.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <utility>
@@ -21,6 +23,34 @@ Result<GuestRam> GuestRam::create(uint64_t size) {
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
   if (p == MAP_FAILED) {
     Error e = Error::from_errno(fmt::format("mmap(guest RAM, {} bytes)", size));
+    close(fd);
+    return e;
+  }
+  return GuestRam(fd, static_cast<uint8_t*>(p), size);
+}
+
+Result<GuestRam> GuestRam::open_shared(const std::string& path, uint64_t size, bool clear) {
+  if (size == 0 || size % kPageSize != 0) {
+    return Error::format("guest RAM size {:#x} is not a positive multiple of 4 KiB", size);
+  }
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error::from_errno(fmt::format("open(shared guest RAM '{}')", path));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    Error e = Error::from_errno(fmt::format("fstat('{}')", path));
+    close(fd);
+    return e;
+  }
+  if ((clear && ftruncate(fd, 0) != 0) ||
+      ((clear || static_cast<uint64_t>(st.st_size) < size) &&
+       ftruncate(fd, static_cast<off_t>(size)) != 0)) {
+    Error e = Error::from_errno(fmt::format("ftruncate('{}', {} bytes)", path, size));
+    close(fd);
+    return e;
+  }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  if (p == MAP_FAILED) {
+    Error e = Error::from_errno(fmt::format("mmap('{}', {} bytes)", path, size));
     close(fd);
     return e;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "host/memory/guest_memory.hpp"
 
@@ -13,6 +14,12 @@ class GuestRam final : public GuestMemory {
  public:
   // Creates size bytes (a multiple of 4 KiB) of zeroed guest RAM.
   static Result<GuestRam> create(uint64_t size);
+  // Maps size bytes of the file at path (on tmpfs, e.g. /dev/shm), creating
+  // it if needed, so that node processes on one host share guest RAM. With
+  // `clear`, existing contents are discarded first (the I/O home does this
+  // before it loads the guest; the other nodes do not touch RAM before the
+  // VM starts).
+  static Result<GuestRam> open_shared(const std::string& path, uint64_t size, bool clear);
   ~GuestRam() override;
   GuestRam(GuestRam&& other) noexcept;
   GuestRam& operator=(GuestRam&& other) noexcept;

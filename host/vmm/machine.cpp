@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -76,6 +77,18 @@ Status validate(const MachineConfig& c) {
   if (c.memory_bytes % kPageSize != 0) {
     return Error::format("--memory {} bytes is not a multiple of 4 KiB", c.memory_bytes);
   }
+  if (!c.vcpu_node.empty() && c.vcpu_node.size() != c.vcpus) {
+    return Error::format("vCPU placement lists {} vCPUs, the VM has {}", c.vcpu_node.size(), c.vcpus);
+  }
+  bool all_local = true;
+  for (unsigned i = 0; i < c.vcpus; ++i) all_local = all_local && c.is_local(i);
+  if ((!all_local || !c.io_home()) && c.remote == nullptr) {
+    return Error::format("node {}: vCPUs or devices live on other nodes but no dataplane is set up",
+                         c.node_id);
+  }
+  if (c.is_local(0) && !c.io_home()) {
+    return Error::format("vCPU 0 (the bootstrap processor) must run on the I/O home, node 0");
+  }
   return {};
 }
 
@@ -98,9 +111,11 @@ struct Machine::Impl {
   std::shared_ptr<Uart16550> uart;
   std::shared_ptr<Pit8254> pit;
 
+  // Indexed by vCPU; null for vCPUs that run on other nodes.
   std::vector<std::unique_ptr<ApicBus>> lapic_ports;
   std::vector<std::unique_ptr<Lapic>> lapics;
-  std::vector<std::unique_ptr<VcpuThread>> vcpus;
+  std::vector<VcpuThread*> vcpu_by_index;
+  std::vector<std::unique_ptr<VcpuThread>> vcpus;  // the local ones
   boot::MultibootBoot boot{};
 
   Impl(MachineConfig c, GuestRam r, KvmVmSetup k)
@@ -115,7 +130,6 @@ struct Machine::Impl {
 
 Status Machine::Impl::add_devices() {
   ioapic = std::make_shared<Ioapic>(router, static_cast<uint8_t>(config.vcpus));
-  router.set_eoi_handler([io = ioapic.get()](uint8_t vector) { io->handle_eoi(vector); });
   pic = std::make_shared<Pic8259>();
   isa_irqs = std::make_unique<IsaIrqs>(*pic, *ioapic);
   uart = std::make_shared<Uart16550>(*isa_irqs, 4, [this](uint8_t b) { console.put(b); });
@@ -145,14 +159,29 @@ Status Machine::Impl::add_devices() {
 Status Machine::Impl::add_vcpus() {
   DVMM_TRY(VcpuThread::install_kick_handler());
   const unsigned n = config.vcpus;
+  RemotePlatform* remote = config.remote;
+  lapic_ports.resize(n);
+  lapics.resize(n);
+  vcpu_by_index.assign(n, nullptr);
   for (unsigned i = 0; i < n; ++i) {
-    lapic_ports.push_back(router.port_for_cpu(static_cast<int>(i)));
-    lapics.push_back(std::make_unique<Lapic>(i, i == 0, *lapic_ports.back(), clock));
-  }
-  for (unsigned i = 0; i < n; ++i) {
+    if (!config.is_local(i)) {
+      // A remote vCPU: the router matches it by the addressing its node
+      // publishes (power-on values until then) and hands its interrupts to
+      // the dataplane.
+      ApicAddressing power_on;
+      power_on.apic_id = i;
+      router.add_cpu(static_cast<int>(i), power_on,
+                     InterruptRouter::Target{
+                         [remote, i](const InterruptMessage& m) { remote->send_ipi(i, m); },
+                         [] { return 0; }});
+      continue;
+    }
+    lapic_ports[i] = router.port_for_cpu(static_cast<int>(i));
+    lapics[i] = std::make_unique<Lapic>(i, i == 0, *lapic_ports[i], clock);
     kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
     auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), *lapics[i],
-                                               VcpuThread::Buses{pio, mmio}, control, i == 0);
+                                               VcpuThread::Buses{pio, mmio, remote}, control,
+                                               i == 0);
     DVMM_TRY(thread->capture_reset_state());
     VcpuThread* t = thread.get();
     Lapic* lapic = lapics[i].get();
@@ -163,11 +192,18 @@ Status Machine::Impl::add_vcpus() {
                          t->kick();
                        },
                        [lapic] { return lapic->task_priority(); }});
-    lapic->set_addressing_observer([this, i](const ApicAddressing& a) {
+    lapic->set_addressing_observer([this, i, remote](const ApicAddressing& a) {
       router.update_addressing(static_cast<int>(i), a);
+      if (remote != nullptr) remote->publish_addressing(i, a);
     });
     control.add_waker([t] { t->kick(); });
+    vcpu_by_index[i] = t;
     vcpus.push_back(std::move(thread));
+  }
+  if (config.io_home()) {
+    router.set_eoi_handler([io = ioapic.get()](uint8_t vector) { io->handle_eoi(vector); });
+  } else {
+    router.set_eoi_handler([remote](uint8_t vector) { remote->send_eoi(vector); });
   }
   return {};
 }
@@ -186,6 +222,7 @@ Status Machine::Impl::set_boot_registers() {
 // until the PIT's next output edge and lets it raise IRQ 0.
 void Machine::Impl::platform_timer_loop() {
   constexpr uint64_t kMaxSleepNs = 50'000'000;  // re-check the stop flag 20 times a second
+  if (!pit) return;  // not the I/O home: no PIT here
   while (!control.stop_requested()) {
     pit->poll();
     uint64_t now = clock.now_ns();
@@ -216,26 +253,73 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   // Everything about the configuration and the image is checked before
   // /dev/kvm is touched, so those errors read the same on any host.
   DVMM_TRY(validate(config));
-  std::vector<uint8_t> image = DVMM_TRY(read_kernel(config.kernel_path));
-  GuestRam ram = DVMM_TRY(GuestRam::create(config.memory_bytes));
-  // QEMU passes the kernel's path as the first word of the command line.
-  std::string cmdline = config.kernel_path;
-  if (!config.cmdline.empty()) cmdline += " " + config.cmdline;
-  auto boot = boot::load_multiboot(ram, image, cmdline, {});
-  if (!boot) {
-    return Error::format("kernel '{}': {}", config.kernel_path, boot.error().message);
+  std::vector<uint8_t> image;
+  if (config.io_home()) image = DVMM_TRY(read_kernel(config.kernel_path));
+  GuestRam ram = config.shared_ram_path.empty()
+                     ? DVMM_TRY(GuestRam::create(config.memory_bytes))
+                     : DVMM_TRY(GuestRam::open_shared(config.shared_ram_path, config.memory_bytes,
+                                                      config.io_home()));
+  boot::MultibootBoot boot_info{};
+  if (config.io_home()) {
+    // The I/O home loads the guest and its firmware tables; other nodes see
+    // them through the shared RAM once the VM starts.
+    std::string cmdline = config.kernel_path;  // QEMU passes the kernel path first
+    if (!config.cmdline.empty()) cmdline += " " + config.cmdline;
+    auto loaded = boot::load_multiboot(ram, image, cmdline, {});
+    if (!loaded) {
+      return Error::format("kernel '{}': {}", config.kernel_path, loaded.error().message);
+    }
+    boot_info = *loaded;
+    const auto platform = boot::PlatformDescription::with_cpus(config.vcpus);
+    DVMM_TRY(boot::write_mp_table(ram, platform));
+    DVMM_TRY(boot::write_acpi_tables(ram, platform));
   }
-  const auto platform = boot::PlatformDescription::with_cpus(config.vcpus);
-  DVMM_TRY(boot::write_mp_table(ram, platform));
-  DVMM_TRY(boot::write_acpi_tables(ram, platform));
 
   KvmVmSetup kvm = DVMM_TRY(create_kvm_vm(ram));
   auto impl = std::make_unique<Impl>(config, std::move(ram), std::move(kvm));
-  impl->boot = *boot;
-  DVMM_TRY(impl->add_devices());
+  impl->boot = boot_info;
+  if (config.io_home()) DVMM_TRY(impl->add_devices());
   DVMM_TRY(impl->add_vcpus());
-  DVMM_TRY(impl->set_boot_registers());
+  if (config.is_local(0)) DVMM_TRY(impl->set_boot_registers());
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
+}
+
+Status Machine::set_tsc_base(uint64_t host_tsc_base) {
+  // Guest TSC = host TSC + offset (KVM_VCPU_TSC_OFFSET, Linux 5.16+).
+  uint64_t offset = 0 - host_tsc_base;
+  kvm_device_attr attr{};
+  attr.group = KVM_VCPU_TSC_CTRL;
+  attr.attr = KVM_VCPU_TSC_OFFSET;
+  attr.addr = reinterpret_cast<uint64_t>(&offset);
+  for (auto& v : impl_->vcpus) {
+    if (Status s = v->vcpu().set_device_attr(attr); !s) {
+      return Error::format("cannot align the guest TSC across nodes: {} (needs Linux 5.16+)",
+                           s.error().message);
+    }
+  }
+  return {};
+}
+
+void Machine::deliver_ipi(uint32_t vcpu, const InterruptMessage& msg) {
+  Impl& m = *impl_;
+  if (vcpu >= m.vcpu_by_index.size() || m.vcpu_by_index[vcpu] == nullptr) return;
+  m.lapics[vcpu]->accept(msg);
+  m.vcpu_by_index[vcpu]->kick();
+}
+
+void Machine::handle_remote_io(bool mmio, uint64_t address, std::span<uint8_t> data,
+                               bool is_write) {
+  const Bus& bus = mmio ? impl_->mmio : impl_->pio;
+  bool handled = is_write ? bus.write(address, data) : bus.read(address, data);
+  if (!handled && !is_write) std::memset(data.data(), 0xFF, data.size());
+}
+
+void Machine::handle_eoi(uint8_t vector) {
+  if (impl_->ioapic) impl_->ioapic->handle_eoi(vector);
+}
+
+void Machine::update_addressing(uint32_t vcpu, const ApicAddressing& addressing) {
+  impl_->router.update_addressing(static_cast<int>(vcpu), addressing);
 }
 
 Machine::Machine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -273,7 +357,6 @@ StopReason Machine::run() {
   watcher.join();
   m.console.flush();
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  spdlog::info("{}", reason.message);
   if (m.config.print_stats) m.print_stats();
   return reason;
 }

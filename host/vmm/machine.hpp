@@ -3,13 +3,24 @@
 // the boot image. Machine::create checks the configuration and builds all
 // of it (every failure is an Error for the operator); run() starts the vCPUs
 // and returns why the VM stopped.
+//
+// In a cluster each node process builds a Machine for the same VM with its
+// own share of the vCPUs (MachineConfig::vcpu_node). The I/O home (node 0)
+// also holds the devices and loads the guest; other nodes reach those
+// through MachineConfig::remote, and the node's dataplane dispatcher calls
+// the deliver_* / handle_* members for what arrives from other nodes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
+#include "host/apic/lapic.hpp"
 #include "host/common/result.hpp"
+#include "host/devices/interrupts.hpp"
+#include "host/vmm/remote_platform.hpp"
 #include "host/vmm/vm_control.hpp"
 
 namespace dvmm {
@@ -24,6 +35,15 @@ struct MachineConfig {
   std::string kernel_path;
   std::string cmdline;
   bool print_stats = false;
+
+  // --- cluster placement (defaults: everything on this one node) ---
+  uint16_t node_id = 0;
+  std::vector<uint16_t> vcpu_node;  // node of each vCPU; empty = all on node_id
+  std::string shared_ram_path;      // guest RAM in this tmpfs file; empty = private memfd
+  RemotePlatform* remote = nullptr; // required when some vCPU runs elsewhere or node_id != 0
+
+  bool io_home() const { return node_id == 0; }
+  bool is_local(unsigned vcpu) const { return vcpu_node.empty() || vcpu_node[vcpu] == node_id; }
 };
 
 class Machine {
@@ -36,6 +56,21 @@ class Machine {
   // Runs until the guest exits, shuts down, fails, or SIGINT/SIGTERM.
   StopReason run();
   VmControl& control();
+
+  // Makes every local vCPU see guest TSC = host TSC - base, so that vCPUs
+  // in different node processes on one host read one TSC. Call before run().
+  Status set_tsc_base(uint64_t host_tsc_base);
+
+  // --- from other nodes (dataplane thread) ---
+  // An interrupt for local vCPU `vcpu`: accepted by its LAPIC, vCPU kicked.
+  void deliver_ipi(uint32_t vcpu, const InterruptMessage& msg);
+  // A port / MMIO access forwarded to the I/O home. Reads fill data;
+  // nothing claims the address: all ones.
+  void handle_remote_io(bool mmio, uint64_t address, std::span<uint8_t> data, bool is_write);
+  // A level-triggered EOI from a vCPU elsewhere (I/O home only).
+  void handle_eoi(uint8_t vector);
+  // A remote vCPU's APIC addressing changed.
+  void update_addressing(uint32_t vcpu, const ApicAddressing& addressing);
 
  private:
   struct Impl;

@@ -296,13 +296,15 @@ void VcpuThread::handle_io() {
   // `rep ins/outs` arrive as `count` consecutive accesses to one port.
   for (uint32_t i = 0; i < run->io.count; ++i) {
     std::span<uint8_t> data(base + i * size, size);
-    if (run->io.direction == KVM_EXIT_IO_OUT) {
-      if (!buses_.pio.write(run->io.port, data)) {
-        stats_.unhandled_io.fetch_add(1, std::memory_order_relaxed);
-      }
-    } else if (!buses_.pio.read(run->io.port, data)) {
+    const bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+    bool handled = is_write ? buses_.pio.write(run->io.port, data) : buses_.pio.read(run->io.port, data);
+    if (!handled && buses_.remote != nullptr) {
+      handled = buses_.remote->forward_io(static_cast<uint32_t>(index_), false, run->io.port, data,
+                                          is_write);
+    }
+    if (!handled) {
       // Nothing decodes the port: the ISA bus floats high.
-      std::memset(data.data(), 0xFF, size);
+      if (!is_write) std::memset(data.data(), 0xFF, size);
       stats_.unhandled_io.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -326,10 +328,14 @@ void VcpuThread::handle_mmio() {
     return;
   }
   stats_.exits_mmio.fetch_add(1, std::memory_order_relaxed);
-  if (run->mmio.is_write) {
-    if (!buses_.mmio.write(addr, data)) stats_.unhandled_mmio.fetch_add(1, std::memory_order_relaxed);
-  } else if (!buses_.mmio.read(addr, data)) {
-    std::memset(data.data(), 0xFF, data.size());
+  const bool is_write = run->mmio.is_write != 0;
+  bool handled = is_write ? buses_.mmio.write(addr, data) : buses_.mmio.read(addr, data);
+  if (!handled && buses_.remote != nullptr) {
+    handled = buses_.remote->forward_io(static_cast<uint32_t>(index_), true, addr, data, is_write);
+  }
+  if (!handled) {
+    // Reads of unbacked physical addresses return all ones.
+    if (!is_write) std::memset(data.data(), 0xFF, data.size());
     stats_.unhandled_mmio.fetch_add(1, std::memory_order_relaxed);
   }
 }

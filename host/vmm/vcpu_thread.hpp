@@ -27,6 +27,7 @@
 #include "host/apic/lapic.hpp"
 #include "host/devices/bus.hpp"
 #include "host/kvm/kvm.hpp"
+#include "host/vmm/remote_platform.hpp"
 #include "host/vmm/vm_control.hpp"
 
 namespace dvmm {
@@ -50,9 +51,12 @@ struct VcpuStats {
 
 class VcpuThread {
  public:
+  // Where the vCPU's I/O goes: local devices first; what no local device
+  // claims goes to `remote` (the I/O home), when this node is not it.
   struct Buses {
     const Bus& pio;
     const Bus& mmio;
+    RemotePlatform* remote = nullptr;
   };
 
   // `start_running`: the BSP starts at its entry state; APs wait for

@@ -3,6 +3,8 @@
 // test ends, so no test leaves a process behind.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -17,6 +19,39 @@ struct ProcessResult {
 };
 
 ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout);
+
+// A program started in its own process group, read while it runs. The
+// destructor kills the whole group, so a failing test leaves nothing.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& argv);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Reads output until stdout contains `text` (true) or the time is up.
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
+  // Sends sig to the program itself, or to its whole process group.
+  void signal(int sig, bool whole_group = false);
+  // Waits for the program to exit (killing the group after `timeout`).
+  ProcessResult wait(std::chrono::milliseconds timeout);
+  const std::string& out() const { return result_.out; }
+  const std::string& err() const { return result_.err; }
+
+ private:
+  void pump(std::chrono::milliseconds budget);
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  bool reaped_ = false;
+  ProcessResult result_;
+};
+
+// Direct children of a process (from /proc/<pid>/task/<pid>/children).
+std::vector<pid_t> child_pids(pid_t parent);
+// The command line of a process, arguments joined by spaces.
+std::string process_cmdline(pid_t pid);
 
 // True when /dev/kvm can be used. Otherwise `why` says what is wrong.
 bool kvm_usable(std::string& why);

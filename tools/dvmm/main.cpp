@@ -1,10 +1,16 @@
 // dvmm: the command-line front end.
 //
 //   dvmm run [--vcpus N] [--memory SIZE] [--kernel FILE] [--cmdline STR]
+//       one VM on this host, in this process
+//   dvmm run CLUSTER.toml
+//       every node of the cluster as its own process on this host
+//   dvmm node CLUSTER.toml --id N
+//       one node, for a cluster spread over several hosts
 //
 // Exit status: the value the guest wrote to the debug-exit port (0 = the
 // guest reported success), 1 when the VM stopped on an error or a guest
-// shutdown, 2 for a usage or configuration error (one line on stderr).
+// shutdown, 2 for a usage or configuration error (one line on stderr),
+// 128 + N when stopped by signal N.
 #include <unistd.h>
 
 #include <climits>
@@ -15,6 +21,9 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "host/cluster/cluster_config.hpp"
+#include "host/cluster/cluster_node.hpp"
+#include "host/cluster/launcher.hpp"
 #include "host/vmm/machine.hpp"
 #include "host/vmm/size_parse.hpp"
 
@@ -22,21 +31,31 @@ namespace {
 
 constexpr int kExitUsage = 2;
 
-// The bundled smp-test guest sits in <build>/guests next to <build>/bin.
-std::string default_kernel() {
+std::string self_exe() {
   char self[PATH_MAX] = {};
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n > 0) {
-    std::filesystem::path exe(std::string(self, static_cast<size_t>(n)));
-    std::filesystem::path guest = exe.parent_path().parent_path() / "guests" / "smp-test.elf";
-    if (std::filesystem::exists(guest)) return guest.string();
-  }
-  return "smp-test.elf";
+  return n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string("dvmm");
+}
+
+// The bundled smp-test guest sits in <build>/guests next to <build>/bin.
+std::string default_kernel() {
+  std::filesystem::path exe(self_exe());
+  std::filesystem::path guest = exe.parent_path().parent_path() / "guests" / "smp-test.elf";
+  return guest.string();
 }
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "dvmm: %s\n", message.c_str());
   return kExitUsage;
+}
+
+int report(const dvmm::StopReason& reason) {
+  if (reason.kind != dvmm::StopReason::Kind::kGuestExit) {
+    std::fprintf(stderr, "dvmm: %s\n", reason.message.c_str());
+  } else {
+    spdlog::info("{}", reason.message);
+  }
+  return reason.exit_status;
 }
 
 }  // namespace
@@ -48,17 +67,31 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
-  CLI::App* run = app.add_subcommand("run", "Boot a guest on this host");
+  CLI::App* run = app.add_subcommand("run", "Boot a guest: one VM here, or a whole cluster");
+  std::string cluster_file;
   unsigned vcpus = 1;
   std::string memory = "256M";
   std::string kernel;
   std::string cmdline;
   bool stats = false;
-  run->add_option("--vcpus", vcpus, "number of vCPUs (1-255)");
-  run->add_option("--memory,-m", memory, "guest RAM: MiB, or a size with K/M/G suffix (default 256M)");
-  run->add_option("--kernel", kernel, "multiboot kernel (default: the bundled smp-test guest)");
-  run->add_option("--cmdline", cmdline, "kernel command line");
-  run->add_flag("--stats", stats, "print exit and interrupt counters when the VM stops");
+  run->add_option("cluster", cluster_file, "cluster configuration (TOML): run every node here");
+  CLI::Option* vcpus_opt = run->add_option("--vcpus", vcpus, "number of vCPUs (1-255)");
+  CLI::Option* memory_opt = run->add_option(
+      "--memory,-m", memory, "guest RAM: MiB, or a size with K/M/G suffix (default 256M)");
+  CLI::Option* kernel_opt =
+      run->add_option("--kernel", kernel, "multiboot kernel (default: the bundled smp-test guest)");
+  CLI::Option* cmdline_opt = run->add_option("--cmdline", cmdline, "kernel command line");
+  run->add_flag("--stats", stats, "print exit, interrupt and dataplane counters at the end");
+
+  CLI::App* node = app.add_subcommand("node", "Run one node of a cluster");
+  std::string node_file;
+  unsigned node_id = 0;
+  std::string instance;
+  node->add_option("cluster", node_file, "cluster configuration (TOML)")->required();
+  node->add_option("--id", node_id, "which node of the configuration this is")->required();
+  node->add_option("--instance", instance,
+                   "names this cluster's shared files in /dev/shm (default: cluster<ID>)");
+  node->add_flag("--stats", stats, "print exit, interrupt and dataplane counters at the end");
 
   try {
     app.parse(argc, argv);
@@ -68,11 +101,40 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line, naming the bad argument; --help has the rest.
-    return usage_error(std::string(e.what()) + " (see dvmm " +
-                       (run->parsed() ? "run " : "") + "--help)");
+    return usage_error(std::string(e.what()) + " (see dvmm --help)");
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("dvmm: %l: %v");
+
+  if (node->parsed()) {
+    auto config = dvmm::cluster::load_cluster_config(node_file);
+    if (!config) return usage_error(config.error().message);
+    dvmm::cluster::NodeOptions options;
+    options.instance = instance.empty() ? fmt::format("cluster{}", config->cluster_id) : instance;
+    options.kernel_path = config->bundled_kernel() ? default_kernel() : config->kernel;
+    options.print_stats = stats;
+    auto n = dvmm::cluster::ClusterNode::create(*config, static_cast<uint16_t>(node_id), options);
+    if (!n) return usage_error(fmt::format("node {}: {}", node_id, n.error().message));
+    return report((*n)->run());
+  }
+
+  if (!cluster_file.empty()) {
+    for (CLI::Option* o : {vcpus_opt, memory_opt, kernel_opt, cmdline_opt}) {
+      if (o->count() > 0) {
+        return usage_error(fmt::format(
+            "{} cannot be combined with a cluster configuration: set it in {} instead",
+            o->get_name(), cluster_file));
+      }
+    }
+    auto config = dvmm::cluster::load_cluster_config(cluster_file);
+    if (!config) return usage_error(config.error().message);
+    if (!config->bundled_kernel() && access(config->kernel.c_str(), R_OK) != 0) {
+      return usage_error(fmt::format("{}: vm.kernel '{}' cannot be read: {}", cluster_file,
+                                     config->kernel, std::strerror(errno)));
+    }
+    dvmm::cluster::LaunchOptions options{cluster_file, self_exe(), log_level, stats};
+    return dvmm::cluster::launch_cluster(*config, options);
+  }
 
   dvmm::MachineConfig config;
   if (vcpus < 1 || vcpus > dvmm::MachineConfig::kMaxVcpus) {
@@ -89,9 +151,5 @@ int main(int argc, char** argv) {
 
   auto machine = dvmm::Machine::create(config);
   if (!machine) return usage_error(machine.error().message);
-  dvmm::StopReason reason = (*machine)->run();
-  if (reason.kind != dvmm::StopReason::Kind::kGuestExit) {
-    std::fprintf(stderr, "dvmm: %s\n", reason.message.c_str());
-  }
-  return reason.exit_status;
+  return report((*machine)->run());
 }

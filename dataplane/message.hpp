@@ -1,0 +1,160 @@
+// The dvmm wire message: a fixed header and one typed payload, the same on
+// every transport (on Ethernet behind EtherType 0x88B5). All fields are
+// little-endian on the wire; the codec (message.cpp) validates every field
+// of a received frame before anything acts on it.
+//
+// Header (24 bytes):
+//   0  u8   magic      0xD7
+//   1  u8   version    kWireVersion
+//   2  u8   type       MessageType
+//   3  u8   flags      bit 0: kFlagAckOnly (carries no payload to deliver)
+//   4  u16  src_node
+//   6  u16  dst_node
+//   8  u32  seq        sequence number of this message on the src->dst link (0 = unsequenced)
+//   12 u32  ack        cumulative: every seq <= ack from dst->src was received
+//   16 u32  cluster_id identifies the cluster (VM); frames of another cluster are dropped
+//   20 u16  payload_len
+//   22 u16  reserved   must be 0
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+
+#include "dataplane/transport.hpp"
+#include "host/common/result.hpp"
+
+namespace dvmm::dataplane {
+
+constexpr uint8_t kWireMagic = 0xD7;
+constexpr uint8_t kWireVersion = 1;
+constexpr size_t kHeaderSize = 24;
+constexpr uint16_t kEtherType = 0x88B5;  // IEEE 802 local experimental
+constexpr uint8_t kFlagAckOnly = 0x01;
+
+enum class MessageType : uint8_t {
+  kAck = 1,               // no payload: carries only the header's ack
+  kIpi = 2,               // deliver an interrupt message to one vCPU
+  kIoRequest = 3,         // port or MMIO access to forward to the I/O home
+  kIoResponse = 4,        // the I/O home's answer
+  kEoi = 5,               // level-triggered EOI for the IOAPIC
+  kApicUpdate = 6,        // a vCPU's APIC addressing changed
+  kApicUpdateAck = 7,     // the update is visible on the sending node
+  kClock = 8,             // TSC calibration probe / reply
+  kHeartbeat = 9,         // liveness
+  kControl = 10,          // start, stop (with status), node ready
+};
+
+struct MessageHeader {
+  uint8_t version = kWireVersion;
+  MessageType type = MessageType::kAck;
+  uint8_t flags = 0;
+  NodeId src_node = 0;
+  NodeId dst_node = 0;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint32_t cluster_id = 0;
+};
+
+// Payloads. Each has a fixed wire size (listed) and is validated on decode.
+
+struct IpiPayload {               // 20 bytes
+  uint32_t target_vcpu = 0;       // vCPU index that must accept it
+  uint8_t vector = 0;
+  uint8_t delivery_mode = 0;      // DeliveryMode; SMI/reserved values rejected
+  uint8_t flags = 0;              // bit0 logical, bit1 level-triggered, bit2 assert, bit3 x2apic
+  uint8_t shorthand = 0;          // DestShorthand (0-3)
+  uint32_t destination = 0;
+  int32_t source_vcpu = -1;
+  uint32_t reserved = 0;
+};
+
+enum class IoSpace : uint8_t { kPort = 0, kMmio = 1 };
+
+struct IoRequestPayload {         // 32 bytes
+  uint64_t request_id = 0;        // chosen by the requester, echoed in the response
+  uint32_t vcpu = 0;
+  IoSpace space = IoSpace::kPort;
+  uint8_t size = 1;               // 1, 2, 4 or 8
+  uint8_t is_write = 0;
+  uint8_t reserved = 0;
+  uint64_t address = 0;           // port (< 0x10000) or guest-physical address
+  uint64_t data = 0;              // write data (little-endian, low `size` bytes)
+};
+
+struct IoResponsePayload {        // 16 bytes
+  uint64_t request_id = 0;
+  uint64_t data = 0;              // read data (low `size` bytes); 0 for writes
+};
+
+struct EoiPayload {               // 4 bytes
+  uint8_t vector = 0;
+  uint8_t reserved[3] = {};
+};
+
+struct ApicUpdatePayload {        // 24 bytes
+  uint32_t vcpu = 0;
+  uint32_t apic_id = 0;
+  uint32_t ldr = 0;
+  uint32_t dfr = 0;
+  uint8_t flags = 0;              // bit0 x2apic, bit1 software_enabled, bit2 hardware enabled
+  uint8_t reserved[3] = {};
+  uint32_t update_id = 0;         // echoed by kApicUpdateAck
+};
+
+struct ApicUpdateAckPayload {     // 4 bytes
+  uint32_t update_id = 0;
+};
+
+struct ClockPayload {             // 24 bytes
+  uint64_t probe_id = 0;
+  uint64_t t_sender = 0;          // sender's clock when sent
+  uint64_t t_receiver = 0;        // replier's clock when the probe arrived (0 in a probe)
+};
+
+struct HeartbeatPayload {         // 8 bytes
+  uint64_t sent_ns = 0;
+};
+
+enum class ControlCode : uint8_t {
+  kReady = 1,     // node finished setup
+  kStart = 2,     // all nodes ready: run
+  kStop = 3,      // stop the VM; status carries the exit status
+};
+
+struct ControlPayload {           // 8 bytes
+  ControlCode code = ControlCode::kReady;
+  uint8_t reserved[3] = {};
+  int32_t status = 0;
+};
+
+struct AckPayload {};             // 0 bytes
+
+using Payload = std::variant<AckPayload, IpiPayload, IoRequestPayload, IoResponsePayload,
+                             EoiPayload, ApicUpdatePayload, ApicUpdateAckPayload, ClockPayload,
+                             HeartbeatPayload, ControlPayload>;
+
+struct Message {
+  MessageHeader header;
+  Payload payload;
+};
+
+// Largest encoded message today.
+constexpr size_t kMaxMessageSize = kHeaderSize + 64;
+
+// Encodes msg into out (header type set from the payload's kind). Returns
+// the encoded length, or 0 when out is too small.
+size_t encode(const Message& msg, std::span<uint8_t> out);
+
+// Decodes and validates one frame: magic, version, known type, payload_len
+// equal to the type's size, no trailing bytes, reserved fields zero, no
+// undefined flag bits, enum fields in range, I/O sizes 1/2/4/8. The error names the first thing that was wrong.
+Result<Message> decode(std::span<const uint8_t> frame);
+
+// A short name for a message type ("IPI", "I/O request", ...) for errors and
+// logs; "unknown" for a value that is not a MessageType.
+const char* message_type_name(MessageType type);
+
+}  // namespace dvmm::dataplane

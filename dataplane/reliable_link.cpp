@@ -1,0 +1,485 @@
+// The reliability layer (see reliable_link.hpp for the contract).
+//
+// Per peer, under one mutex:
+//   send side    a ring of `window` slots holding every unacknowledged
+//                message (and its encoded frame), indexed by seq % window;
+//                a backlog of messages waiting for a free slot; the
+//                round-trip estimate and the (backed-off) retransmission
+//                timeout.
+//   receive side the next in-order sequence number, a ring of `window` slots
+//                for messages that arrived ahead of a gap, and whether an
+//                ACK is owed (and by when).
+// Both rings are allocated once, so the hot path allocates nothing except
+// when the backlog grows.
+//
+// Sequence numbers are 64-bit inside, so they never wrap in practice, and
+// 32-bit on the wire, where they are unwrapped against the nearest expected
+// value. Both ends of a link keep at most `window` messages in flight, far
+// less than half the wire space, which makes the unwrapping unambiguous.
+//
+// Locking: send() (any thread) and poll() (the poller thread) serialise on
+// `mu`, which also serialises tx_burst/tx_flush as the Transport contract
+// asks. rx_burst and decoding happen before taking it, and the deliver
+// callback runs after releasing it, so the callback may call send().
+#include "dataplane/reliable_link.hpp"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <mutex>
+#include <utility>
+
+namespace dvmm::dataplane {
+namespace {
+
+constexpr size_t kRxBurst = 32;
+
+// Wire sequence numbers run 1 .. 2^32-1 and then wrap to 1: 0 marks an
+// unsequenced (ACK-only) frame, and an ack of 0 means "nothing received yet".
+constexpr uint64_t kWireSeqSpace = 0xFFFF'FFFFull;
+
+uint32_t to_wire_seq(uint64_t seq) {
+  return static_cast<uint32_t>((seq - 1) % kWireSeqSpace + 1);
+}
+
+// The 64-bit sequence number nearest to `ref` whose wire form is `wire`
+// (wire != 0, ref >= 1); 0 when that would lie before sequence number 1.
+uint64_t from_wire_seq(uint32_t wire, uint64_t ref) {
+  const uint64_t ahead =
+      (uint64_t{wire} - 1 + kWireSeqSpace - (ref - 1) % kWireSeqSpace) % kWireSeqSpace;
+  if (ahead < kWireSeqSpace / 2) return ref + ahead;
+  const uint64_t behind = kWireSeqSpace - ahead;
+  return behind < ref ? ref - behind : 0;
+}
+
+}  // namespace
+
+struct ReliableLink::Impl {
+  struct Outgoing {
+    Message msg;
+    uint64_t sent_ns = 0;        // last (re)transmission
+    uint32_t transmissions = 0;  // 1 = never retransmitted: its ACK times the round trip
+    std::array<uint8_t, kMaxMessageSize> bytes{};
+  };
+
+  struct Peer {
+    NodeId id = 0;
+    // Send side.
+    uint64_t next_seq = 1;         // given to the next message admitted to the window
+    uint64_t unacked_from = 1;     // oldest unacknowledged; == next_seq when none
+    std::vector<Outgoing> window;  // slot seq % window, for seq in [unacked_from, next_seq)
+    std::deque<Message> backlog;   // waiting for window space, in send order
+    uint64_t rto_ns = 0;           // current timeout, backed off
+    uint64_t progress_ns = 0;      // when an ack last freed window slots
+    // Round-trip estimate (RFC 6298), 0 until the first sample.
+    uint64_t srtt_ns = 0;
+    uint64_t rttvar_ns = 0;
+    // Receive side.
+    uint64_t expected = 1;  // next in-order sequence number
+    // Slot seq % window, for seq in (expected, expected + window).
+    std::vector<std::optional<Message>> ahead;
+    bool ack_pending = false;  // the peer has not yet been told `expected - 1`
+    uint64_t ack_due_ns = 0;
+    std::array<uint8_t, kHeaderSize> ack_frame{};
+  };
+
+  struct Received {
+    NodeId from = 0;  // as the transport saw it
+    Message msg;
+  };
+
+  Impl(Transport& t, const Clock& c, Config cfg);
+
+  uint64_t window_size() const { return config.window; }
+
+  // The peer set is fixed at construction, so this needs no lock.
+  Peer* find_peer(NodeId id) {
+    for (Peer& p : peers) {
+      if (p.id == id) return &p;
+    }
+    return nullptr;
+  }
+
+  // The retransmission timer runs from the oldest unacknowledged frame's
+  // transmission, restarted whenever an ack makes progress (RFC 6298 5.3):
+  // otherwise a receiver that is working through a burst, acking as it
+  // goes, would see the whole window again each timeout, and a slow
+  // receiver would be buried by retransmissions (congestion collapse).
+  uint64_t retransmit_due_ns(const Peer& p) const {
+    const Outgoing& oldest = p.window[p.unacked_from % window_size()];
+    return std::max(oldest.sent_ns, p.progress_ns) + p.rto_ns;
+  }
+
+  // The timeout when nothing is failing: the round-trip estimate plus four
+  // deviations, never below the configured timeout. A slow or busy peer
+  // (a descheduled node, a sanitizer build) raises it, so its queue is not
+  // flooded with copies of frames it simply has not reached yet.
+  uint64_t base_rto_ns(const Peer& p) const {
+    return std::clamp(p.srtt_ns + 4 * p.rttvar_ns, config.retransmit_timeout_ns,
+                      config.max_retransmit_timeout_ns);
+  }
+
+  uint32_t ack_for(const Peer& p) const {
+    return p.expected == config.first_seq ? 0 : to_wire_seq(p.expected - 1);
+  }
+
+  void admit_locked(Peer& p, Message msg, uint64_t now);
+  void stage_data_locked(Peer& p, Outgoing& o, uint64_t now);
+  void stage_ack_locked(Peer& p);
+  size_t transmit_locked(uint64_t now);
+  void on_ack_locked(Peer& p, uint32_t wire_ack, uint64_t now);
+  void on_data_locked(Peer& p, const Message& msg, uint64_t now);
+  void run_timers_locked(uint64_t now);
+
+  Transport& transport;
+  const Clock& clock;
+  Config config;
+
+  mutable std::mutex mu;
+  std::vector<Peer> peers;  // the set is fixed; the state is guarded by mu
+  Counters counters;        // guarded by mu
+  // The batch being transmitted (guarded by mu). The spans point into
+  // Outgoing::bytes and Peer::ack_frame, which stay put until tx_flush
+  // returns because the batch is sent before mu is released.
+  std::vector<TxFrame> tx;
+  std::vector<Peer*> tx_ack_of;  // per tx entry: the peer of an ACK-only frame, null for data
+
+  // Poller thread only.
+  std::unique_ptr<std::array<RxFrame, kRxBurst>> rx;  // 288 KiB: not on the stack
+  std::vector<Received> received;
+  std::vector<Message> ready;  // to deliver once mu is released
+};
+
+ReliableLink::Impl::Impl(Transport& t, const Clock& c, Config cfg)
+    : transport(t), clock(c), config(std::move(cfg)) {
+  // The constructor cannot fail, so nonsense is made harmless instead.
+  config.window = std::max<uint32_t>(config.window, 1);
+  config.first_seq = std::max<uint64_t>(config.first_seq, 1);
+  config.retransmit_timeout_ns = std::max<uint64_t>(config.retransmit_timeout_ns, 1);
+  config.max_retransmit_timeout_ns =
+      std::max(config.max_retransmit_timeout_ns, config.retransmit_timeout_ns);
+
+  std::vector<NodeId> ids;
+  for (NodeId id : config.peers) {
+    if (id != config.local && std::find(ids.begin(), ids.end(), id) == ids.end()) {
+      ids.push_back(id);
+    }
+  }
+  peers.resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Peer& p = peers[i];
+    p.id = ids[i];
+    p.next_seq = p.unacked_from = p.expected = config.first_seq;
+    p.window.resize(config.window);
+    p.ahead.resize(config.window);
+    p.rto_ns = config.retransmit_timeout_ns;
+  }
+  tx.reserve(peers.size() * (config.window + 1));
+  tx_ack_of.reserve(tx.capacity());
+  rx = std::make_unique<std::array<RxFrame, kRxBurst>>();
+  received.reserve(kRxBurst);
+  ready.reserve(config.window);
+}
+
+// Gives msg the next sequence number and a window slot, and queues it.
+void ReliableLink::Impl::admit_locked(Peer& p, Message msg, uint64_t now) {
+  const uint64_t seq = p.next_seq++;
+  Outgoing& o = p.window[seq % window_size()];
+  o.msg = std::move(msg);
+  o.msg.header.seq = to_wire_seq(seq);
+  o.transmissions = 0;
+  stage_data_locked(p, o, now);
+}
+
+// Adds a data frame to the batch with the current ack (so a retransmission
+// also repairs lost ACKs), re-encoding it in place.
+void ReliableLink::Impl::stage_data_locked(Peer& p, Outgoing& o, uint64_t now) {
+  o.msg.header.ack = ack_for(p);
+  // Cannot fail: send() encoded this message into a buffer of the same size.
+  const size_t len = encode(o.msg, o.bytes);
+  o.sent_ns = now;
+  ++o.transmissions;
+  tx.push_back(TxFrame{p.id, std::span<const uint8_t>(o.bytes.data(), len)});
+  tx_ack_of.push_back(nullptr);
+  p.ack_pending = false;
+}
+
+void ReliableLink::Impl::stage_ack_locked(Peer& p) {
+  Message m;
+  m.header.type = MessageType::kAck;
+  m.header.flags = kFlagAckOnly;
+  m.header.src_node = config.local;
+  m.header.dst_node = p.id;
+  m.header.seq = 0;
+  m.header.ack = ack_for(p);
+  m.header.cluster_id = config.cluster_id;
+  m.payload = AckPayload{};
+  const size_t len = encode(m, p.ack_frame);
+  tx.push_back(TxFrame{p.id, std::span<const uint8_t>(p.ack_frame.data(), len)});
+  tx_ack_of.push_back(&p);
+  p.ack_pending = false;
+}
+
+// Hands the batch to the transport. Frames it cannot take now are not kept
+// around: a data frame stays unacknowledged and the retransmission timer
+// sends it again; an ACK becomes due again at once.
+size_t ReliableLink::Impl::transmit_locked(uint64_t now) {
+  if (tx.empty()) return 0;
+  const std::span<const TxFrame> all(tx);
+  size_t done = transport.tx_burst(all);
+  while (done < all.size()) {
+    transport.tx_flush();  // make room, as the Transport contract says
+    const size_t more = transport.tx_burst(all.subspan(done));
+    if (more == 0) break;
+    done += more;
+  }
+  transport.tx_flush();
+  for (size_t i = 0; i < tx.size(); ++i) {
+    Peer* p = tx_ack_of[i];
+    if (p == nullptr) continue;
+    if (i < done) {
+      ++counters.acks_sent;
+    } else {
+      p->ack_pending = true;
+      p->ack_due_ns = now;
+    }
+  }
+  tx.clear();
+  tx_ack_of.clear();
+  return done;
+}
+
+void ReliableLink::Impl::on_ack_locked(Peer& p, uint32_t wire_ack, uint64_t now) {
+  if (wire_ack == 0 || p.unacked_from == p.next_seq) return;
+  const uint64_t acked = from_wire_seq(wire_ack, p.unacked_from);
+  // Old news, or an ack for something never sent (ignored rather than
+  // trusted: it would free slots of messages the peer has not got).
+  if (acked < p.unacked_from || acked >= p.next_seq) return;
+  // Karn's rule: only a frame sent once times the round trip unambiguously.
+  // The back-off ends with such a sample (RFC 6298 5.7), not with any
+  // progress: a peer slower than the timeout would otherwise have every
+  // message retransmitted and never yield a sample to learn from.
+  const Outgoing& newest = p.window[acked % window_size()];
+  if (newest.transmissions == 1 && now >= newest.sent_ns) {
+    const uint64_t sample = now - newest.sent_ns;
+    if (p.srtt_ns == 0) {
+      p.srtt_ns = std::max<uint64_t>(sample, 1);
+      p.rttvar_ns = sample / 2;
+    } else {
+      const uint64_t err = p.srtt_ns > sample ? p.srtt_ns - sample : sample - p.srtt_ns;
+      p.rttvar_ns = (3 * p.rttvar_ns + err) / 4;
+      p.srtt_ns = (7 * p.srtt_ns + sample) / 8;
+    }
+    p.rto_ns = base_rto_ns(p);
+  }
+  p.unacked_from = acked + 1;
+  p.progress_ns = now;
+  while (!p.backlog.empty() && p.next_seq - p.unacked_from < window_size()) {
+    admit_locked(p, std::move(p.backlog.front()), now);
+    p.backlog.pop_front();
+  }
+}
+
+void ReliableLink::Impl::on_data_locked(Peer& p, const Message& msg, uint64_t now) {
+  const uint64_t w = window_size();
+  const uint64_t seq = from_wire_seq(msg.header.seq, p.expected);
+  if (seq < p.expected) {
+    // Delivered already: the sender retransmits because our ACK was lost
+    // (or is late). Answer at once instead of after ack_delay_ns.
+    ++counters.duplicates;
+    p.ack_due_ns = p.ack_pending ? std::min(p.ack_due_ns, now) : now;
+    p.ack_pending = true;
+    return;
+  }
+  if (seq - p.expected >= w) {
+    // A peer with our window never sends this far ahead; the sender will
+    // retransmit it once it fits.
+    ++counters.out_of_window;
+    return;
+  }
+  if (seq > p.expected) {
+    std::optional<Message>& slot = p.ahead[seq % w];
+    if (slot.has_value()) {
+      ++counters.duplicates;
+    } else {
+      slot = msg;
+      ++counters.out_of_order;
+    }
+    return;
+  }
+  ready.push_back(msg);
+  ++p.expected;
+  ++counters.delivered;
+  // Every buffered message lies in (expected, expected + window), one per
+  // slot, so the slot of `expected` holds exactly the next one if any.
+  for (std::optional<Message>* slot = &p.ahead[p.expected % w]; slot->has_value();
+       slot = &p.ahead[p.expected % w]) {
+    ready.push_back(std::move(**slot));
+    slot->reset();
+    ++p.expected;
+    ++counters.delivered;
+  }
+  if (!p.ack_pending) {
+    p.ack_pending = true;
+    p.ack_due_ns = now + config.ack_delay_ns;
+  }
+}
+
+void ReliableLink::Impl::run_timers_locked(uint64_t now) {
+  const uint64_t w = window_size();
+  for (Peer& p : peers) {
+    if (p.unacked_from != p.next_seq) {
+      if (now >= retransmit_due_ns(p)) {
+        // Go-back-N: everything from the oldest unacknowledged on. (Nothing
+        // admitted from the backlog in this poll is among them twice: that
+        // took an ack, which restarted the timer.)
+        for (uint64_t seq = p.unacked_from; seq != p.next_seq; ++seq) {
+          Outgoing& o = p.window[seq % w];
+          stage_data_locked(p, o, now);
+          ++counters.retransmitted;
+        }
+        p.rto_ns = std::min(p.rto_ns * 2, config.max_retransmit_timeout_ns);
+      }
+    }
+    if (p.ack_pending && now >= p.ack_due_ns) stage_ack_locked(p);
+  }
+}
+
+ReliableLink::ReliableLink(Transport& transport, const Clock& clock, Config config)
+    : impl_(std::make_unique<Impl>(transport, clock, std::move(config))) {}
+
+ReliableLink::~ReliableLink() = default;
+
+Status ReliableLink::send(Message msg) {
+  Impl& s = *impl_;
+  const NodeId dst = msg.header.dst_node;
+  Impl::Peer* p = s.find_peer(dst);
+  if (p == nullptr) {
+    return Error::format("node {} cannot send to node {}: it is not a peer in this cluster",
+                         s.config.local, dst);
+  }
+  if (std::holds_alternative<AckPayload>(msg.payload)) {
+    return Error::format(
+        "send() to node {} got an ACK payload: ACKs are generated by the "
+        "reliability layer itself",
+        dst);
+  }
+  msg.header.version = kWireVersion;
+  msg.header.flags = 0;
+  msg.header.src_node = s.config.local;
+  msg.header.cluster_id = s.config.cluster_id;
+  msg.header.seq = 1;  // any sequenced value, for the check below
+  msg.header.ack = 0;
+
+  // Check here, on the sender's thread, that the receiver will accept the
+  // message: one it rejected would be retransmitted forever and stall every
+  // message queued behind it.
+  std::array<uint8_t, kMaxMessageSize> probe{};
+  const size_t len = encode(msg, probe);
+  if (len == 0) {
+    return Error::format("message to node {} does not encode into {} bytes", dst, probe.size());
+  }
+  if (len > s.transport.max_frame_size()) {
+    return Error::format("message to node {} is {} bytes, more than the {} transport carries ({})",
+                         dst, len, s.transport.name(), s.transport.max_frame_size());
+  }
+  Result<Message> check = decode(std::span<const uint8_t>(probe.data(), len));
+  if (!check.ok()) {
+    return Error::format("message to node {} would be rejected by the receiver: {}", dst,
+                         check.error().message);
+  }
+  msg.header.type = check->header.type;
+
+  std::lock_guard lock(s.mu);
+  const uint64_t now = s.clock.now_ns();
+  ++s.counters.sent;
+  if (!p->backlog.empty() || p->next_seq - p->unacked_from >= s.window_size()) {
+    p->backlog.push_back(std::move(msg));
+    ++s.counters.backlogged;
+    return {};
+  }
+  s.admit_locked(*p, std::move(msg), now);
+  s.transmit_locked(now);
+  return {};
+}
+
+size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
+  Impl& s = *impl_;
+  const size_t n = s.transport.rx_burst(*s.rx);
+
+  // Decode outside the lock: it is the expensive part and touches no state.
+  uint64_t malformed = 0;
+  s.received.clear();
+  for (size_t i = 0; i < n; ++i) {
+    const RxFrame& f = (*s.rx)[i];
+    Result<Message> r = decode(std::span<const uint8_t>(f.data, f.len));
+    if (!r.ok()) {
+      ++malformed;
+      continue;
+    }
+    const MessageHeader& h = r->header;
+    // Sequencing rules the codec does not know: ACK-only frames, and only
+    // they, carry the flag and sequence number 0.
+    const bool is_ack = h.type == MessageType::kAck;
+    if (is_ack != ((h.flags & kFlagAckOnly) != 0) || is_ack != (h.seq == 0)) {
+      ++malformed;
+      continue;
+    }
+    s.received.push_back(Impl::Received{f.src, std::move(*r)});
+  }
+
+  size_t sent = 0;
+  {
+    std::lock_guard lock(s.mu);
+    const uint64_t now = s.clock.now_ns();
+    s.counters.malformed += malformed;
+    for (const Impl::Received& r : s.received) {
+      const MessageHeader& h = r.msg.header;
+      Impl::Peer* p = s.find_peer(h.src_node);
+      // The transport's idea of the sender must agree with the header, or
+      // any node could forge another's messages (and acks).
+      if (h.cluster_id != s.config.cluster_id || h.dst_node != s.config.local || p == nullptr ||
+          r.from != h.src_node) {
+        ++s.counters.foreign;
+        continue;
+      }
+      s.on_ack_locked(*p, h.ack, now);
+      if (h.type != MessageType::kAck) s.on_data_locked(*p, r.msg, now);
+    }
+    s.run_timers_locked(now);
+    sent = s.transmit_locked(now);
+  }
+
+  if (deliver) {
+    for (const Message& m : s.ready) deliver(m);
+  }
+  s.ready.clear();
+  return n + sent;
+}
+
+std::optional<uint64_t> ReliableLink::next_timer_ns() const {
+  const Impl& s = *impl_;
+  std::lock_guard lock(s.mu);
+  std::optional<uint64_t> next;
+  auto consider = [&next](uint64_t t) { next = next ? std::min(*next, t) : t; };
+  for (const Impl::Peer& p : s.peers) {
+    if (p.unacked_from != p.next_seq) consider(s.retransmit_due_ns(p));
+    if (p.ack_pending) consider(p.ack_due_ns);
+  }
+  return next;
+}
+
+bool ReliableLink::all_acknowledged() const {
+  const Impl& s = *impl_;
+  std::lock_guard lock(s.mu);
+  return std::all_of(s.peers.begin(), s.peers.end(), [](const Impl::Peer& p) {
+    return p.unacked_from == p.next_seq && p.backlog.empty();
+  });
+}
+
+ReliableLink::Counters ReliableLink::counters() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counters;
+}
+
+}  // namespace dvmm::dataplane

@@ -1,0 +1,124 @@
+#include "host/cluster/cluster_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace dvmm::cluster {
+namespace {
+
+constexpr const char* kTwoNodes = R"(
+[vm]
+vcpus = 4
+memory = "128M"
+cmdline = "quiet"
+
+[cluster]
+id = 7
+transport = "udp"
+
+[[node]]
+id = 1
+vcpus = [2, 3]
+address = "127.0.0.2:7100"
+
+[[node]]
+id = 0
+vcpus = [0, 1]
+address = "127.0.0.1:7100"
+)";
+
+TEST(ClusterConfig, ParsesAValidConfig) {
+  auto c = parse_cluster_config(kTwoNodes, "/etc/dvmm/test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->vcpus, 4u);
+  EXPECT_EQ(c->memory_bytes, 128ull << 20);
+  EXPECT_EQ(c->cmdline, "quiet");
+  EXPECT_EQ(c->cluster_id, 7u);
+  EXPECT_EQ(c->transport, TransportKind::kUdp);
+  ASSERT_EQ(c->nodes.size(), 2u);
+  EXPECT_EQ(c->nodes[1].host, "127.0.0.2");
+  EXPECT_EQ(c->nodes[1].port, 7100);
+  EXPECT_EQ(c->vcpu_node, (std::vector<uint16_t>{0, 0, 1, 1}));
+  EXPECT_TRUE(c->bundled_kernel());
+}
+
+TEST(ClusterConfig, RelativeKernelIsResolvedAgainstTheConfigDirectory) {
+  std::string text = kTwoNodes;
+  text.replace(text.find("cmdline"), 0, "kernel = \"guests/k.elf\"\n");
+  auto c = parse_cluster_config(text, "/etc/dvmm/test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->kernel, "/etc/dvmm/guests/k.elf");
+}
+
+struct BadConfig {
+  const char* name;
+  std::string text;
+  const char* expect;
+};
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  size_t pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return text.replace(pos, from.size(), to);
+}
+
+TEST(ClusterConfig, RejectsMistakesWithPreciseErrors) {
+  const std::string base = kTwoNodes;
+  const BadConfig cases[] = {
+      {"syntax", "[vm\nvcpus = 1", "test.toml:1"},
+      {"unknown top-level key", base + "\n[extra]\n", "unknown key 'extra'"},
+      {"unknown vm key", replace(base, "cmdline", "cmdlin"), "unknown key 'cmdlin' in [vm]"},
+      {"unknown node key", replace(base, "vcpus = [2, 3]", "vcpu = [2, 3]"), "unknown key 'vcpu'"},
+      {"vcpu twice", replace(base, "vcpus = [2, 3]", "vcpus = [1, 3]"), "vCPU 1 is placed twice"},
+      {"vcpu nowhere", replace(base, "vcpus = [2, 3]", "vcpus = [3]"), "vCPU 2 is placed on no node"},
+      {"vcpu out of range", replace(base, "vcpus = [2, 3]", "vcpus = [2, 3, 9]"),
+       "lists vCPU 9 but the VM has only 4"},
+      {"duplicate node id", replace(base, "id = 1\n", "id = 0\n"), "node id 0 is declared twice"},
+      {"no node 0", replace(replace(base, "id = 0\n", "id = 2\n"), "id = 1\n", "id = 3\n"),
+       "there is no node 0"},
+      {"gap in ids", replace(base, "id = 1\n", "id = 2\n"), "node 1 is missing"},
+      {"unresolvable address", replace(base, "127.0.0.2:7100", "no-such-host.invalid:7100"),
+       "cannot be resolved"},
+      {"address without port", replace(base, "127.0.0.2:7100", "127.0.0.2"), "host:port"},
+      {"bad port", replace(base, "127.0.0.2:7100", "127.0.0.2:99999"), "no valid port"},
+      {"udp without address", replace(base, "address = \"127.0.0.2:7100\"\n", ""),
+       "needs address"},
+      {"bad transport", replace(base, "\"udp\"", "\"carrier-pigeon\""), "is not a transport"},
+      {"bad memory", replace(base, "\"128M\"", "\"lots\""), "is not a size"},
+      {"memory out of range", replace(base, "\"128M\"", "\"8G\""), "out of range"},
+      {"vcpus out of range", replace(base, "vcpus = 4", "vcpus = 0"), "vm.vcpus = 0 is out of range"},
+      {"vcpu0 elsewhere",
+       replace(replace(base, "vcpus = [2, 3]", "vcpus = [0, 3]"), "vcpus = [0, 1]", "vcpus = [2, 1]"),
+       "vCPU 0 (the bootstrap processor) must run on node 0"},
+      {"no nodes", "[vm]\nvcpus = 1\n", "no [[node]] tables"},
+      {"no vm", "[[node]]\nid = 0\nvcpus = [0]\n", "missing [vm]"},
+  };
+  for (const BadConfig& bad : cases) {
+    auto c = parse_cluster_config(bad.text, "/etc/dvmm/test.toml");
+    ASSERT_FALSE(c.ok()) << bad.name;
+    EXPECT_NE(c.error().message.find(bad.expect), std::string::npos)
+        << bad.name << ": " << c.error().message;
+    EXPECT_NE(c.error().message.find("test.toml"), std::string::npos) << bad.name;
+  }
+}
+
+TEST(ClusterConfig, ShippedExamplesAreValid) {
+  int seen = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(DVMM_CONFIGS_DIR)) {
+    if (entry.path().extension() != ".toml") continue;
+    auto c = load_cluster_config(entry.path().string());
+    EXPECT_TRUE(c.ok()) << entry.path() << ": " << (c.ok() ? "" : c.error().message);
+    ++seen;
+  }
+  EXPECT_GE(seen, 4);
+}
+
+TEST(ClusterConfig, MissingFile) {
+  auto c = load_cluster_config("/nonexistent/cluster.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("/nonexistent/cluster.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dvmm::cluster
