@@ -138,6 +138,7 @@ struct ReliableLink::Impl {
   mutable std::mutex mu;
   std::vector<Peer> peers;  // the set is fixed; the state is guarded by mu
   Counters counters;        // guarded by mu
+  std::string last_rejection;  // guarded by mu
   // The batch being transmitted (guarded by mu). The spans point into
   // Outgoing::bytes and Peer::ack_frame, which stay put until tx_flush
   // returns because the batch is sent before mu is released.
@@ -409,12 +410,14 @@ size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
 
   // Decode outside the lock: it is the expensive part and touches no state.
   uint64_t malformed = 0;
+  std::string rejection;
   s.received.clear();
   for (size_t i = 0; i < n; ++i) {
     const RxFrame& f = (*s.rx)[i];
     Result<Message> r = decode(std::span<const uint8_t>(f.data, f.len));
     if (!r.ok()) {
       ++malformed;
+      rejection = fmt::format("malformed frame from node {}: {}", f.src, r.error().message);
       continue;
     }
     const MessageHeader& h = r->header;
@@ -423,6 +426,8 @@ size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
     const bool is_ack = h.type == MessageType::kAck;
     if (is_ack != ((h.flags & kFlagAckOnly) != 0) || is_ack != (h.seq == 0)) {
       ++malformed;
+      rejection = fmt::format("malformed frame from node {}: ACK flag, type and sequence {} disagree",
+                              f.src, h.seq);
       continue;
     }
     s.received.push_back(Impl::Received{f.src, std::move(*r)});
@@ -433,6 +438,7 @@ size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
     std::lock_guard lock(s.mu);
     const uint64_t now = s.clock.now_ns();
     s.counters.malformed += malformed;
+    if (!rejection.empty()) s.last_rejection = std::move(rejection);
     for (const Impl::Received& r : s.received) {
       const MessageHeader& h = r.msg.header;
       Impl::Peer* p = s.find_peer(h.src_node);
@@ -441,6 +447,9 @@ size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
       if (h.cluster_id != s.config.cluster_id || h.dst_node != s.config.local || p == nullptr ||
           r.from != h.src_node) {
         ++s.counters.foreign;
+        s.last_rejection = fmt::format(
+            "foreign frame: transport source node {}, header says node {} of cluster {} for node {}",
+            r.from, h.src_node, h.cluster_id, h.dst_node);
         continue;
       }
       s.on_ack_locked(*p, h.ack, now);
@@ -455,6 +464,11 @@ size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
   }
   s.ready.clear();
   return n + sent;
+}
+
+std::string ReliableLink::last_rejection() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->last_rejection;
 }
 
 std::optional<uint64_t> ReliableLink::next_timer_ns() const {

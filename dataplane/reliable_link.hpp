@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "dataplane/message.hpp"
@@ -84,6 +85,9 @@ class ReliableLink {
   bool all_acknowledged() const;
 
   Counters counters() const;
+  // Why the most recent malformed or foreign frame was dropped (empty if
+  // none was), for the node's rate-limited log line.
+  std::string last_rejection() const;
 
  private:
   struct Impl;

@@ -9,6 +9,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   binutils
+  # DPDK backend (dataplane/dpdk): headers, PMDs (net_af_packet, net_memif)
+  # and pkg-config file; iproute2 for the tests' veth pairs and namespaces.
+  libdpdk-dev iproute2
 )
 
 missing=()

@@ -38,6 +38,8 @@ struct __attribute__((packed)) madt {
 };
 
 #define MADT_LAPIC 0
+#define MADT_IOAPIC 1
+#define MADT_OVERRIDE 2 /* interrupt source override */
 #define MADT_X2APIC 9
 #define MADT_ENABLED 1u
 
@@ -98,12 +100,35 @@ static const struct sdt_header *find_table(const struct rsdp *r, const char *sig
     return NULL;
 }
 
+/* The MADT, looked up once: the RSDP scan and the checksums are a lot of
+ * (emulated, under dvmm) ring-0 instructions. */
+static const struct madt *find_madt(void)
+{
+    static const struct madt *madt;
+    static bool searched;
+    if (!searched) {
+        const struct rsdp *r = find_rsdp();
+        madt = r ? (const struct madt *)find_table(r, "APIC") : NULL;
+        searched = true;
+    }
+    return madt;
+}
+
+/* Calls fn on each well-formed entry of the MADT; stops when it returns
+ * false. */
+static void madt_for_each(const struct madt *m, bool (*fn)(const uint8_t *e, void *ctx), void *ctx)
+{
+    const uint8_t *p = m->entries, *end = (const uint8_t *)m + m->h.length;
+    while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+        if (!fn(p, ctx))
+            return;
+        p += p[1];
+    }
+}
+
 int acpi_madt_cpus(uint32_t *ids, unsigned max)
 {
-    const struct rsdp *r = find_rsdp();
-    if (!r)
-        return -1;
-    const struct madt *m = (const struct madt *)find_table(r, "APIC");
+    const struct madt *m = find_madt();
     if (!m)
         return -1;
 
@@ -129,4 +154,57 @@ int acpi_madt_cpus(uint32_t *ids, unsigned max)
         p += p[1];
     }
     return (int)total;
+}
+
+struct ioapic_query {
+    uint32_t addr, gsi_base;
+    bool found;
+};
+
+static bool first_ioapic(const uint8_t *e, void *ctx)
+{
+    struct ioapic_query *q = ctx;
+    if (e[0] != MADT_IOAPIC || e[1] < 12)
+        return true;
+    memcpy(&q->addr, e + 4, 4);
+    memcpy(&q->gsi_base, e + 8, 4);
+    q->found = true;
+    return false;
+}
+
+bool acpi_madt_ioapic(uint32_t *addr, uint32_t *gsi_base)
+{
+    const struct madt *m = find_madt();
+    struct ioapic_query q = {0, 0, false};
+    if (m)
+        madt_for_each(m, first_ioapic, &q);
+    if (q.found) {
+        *addr = q.addr;
+        *gsi_base = q.gsi_base;
+    }
+    return q.found;
+}
+
+struct override_query {
+    uint8_t irq;
+    uint32_t gsi;
+};
+
+static bool isa_override(const uint8_t *e, void *ctx)
+{
+    struct override_query *q = ctx;
+    /* type 2, length 10: bus (0 = ISA), source IRQ, GSI (4 bytes), flags */
+    if (e[0] != MADT_OVERRIDE || e[1] < 10 || e[2] != 0 || e[3] != q->irq)
+        return true;
+    memcpy(&q->gsi, e + 4, 4);
+    return false;
+}
+
+uint32_t acpi_isa_irq_gsi(uint8_t irq)
+{
+    const struct madt *m = find_madt();
+    struct override_query q = {irq, irq};
+    if (m)
+        madt_for_each(m, isa_override, &q);
+    return q.gsi;
 }

@@ -18,35 +18,47 @@ struct __attribute__((packed)) idt_gate {
 
 #define GATE_INTERRUPT 0x8E /* present, DPL 0, 64-bit interrupt gate (IF cleared) */
 #define EXIT_EXCEPTION 3
+#define MSR_FS_BASE 0xC0000100
+#define MSR_GS_BASE 0xC0000101
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_t handlers[256];
 volatile uint32_t irq_count[MAX_CPUS][256];
+volatile uint32_t pingpong_reply_icr_hi;
 
 extern const char isr_stubs[], isr_stubs_end[];
+extern const char isr_ping[], isr_pong[]; /* isr.S fast paths */
+
+static void set_gate(unsigned v, const void *entry)
+{
+    uint64_t a = (uintptr_t)entry;
+    idt[v] = (struct idt_gate){
+        .offset_lo = (uint16_t)a,
+        .selector = KERNEL_CS,
+        .ist = 0,
+        .type_attr = GATE_INTERRUPT,
+        .offset_mid = (uint16_t)(a >> 16),
+        .offset_hi = (uint32_t)(a >> 32),
+    };
+}
 
 void idt_init(void)
 {
-    for (unsigned v = 0; v < 256; v++) {
-        uint64_t a = (uintptr_t)isr_stubs + v * ISR_STUB_SIZE;
-        idt[v] = (struct idt_gate){
-            .offset_lo = (uint16_t)a,
-            .selector = KERNEL_CS,
-            .ist = 0,
-            .type_attr = GATE_INTERRUPT,
-            .offset_mid = (uint16_t)(a >> 16),
-            .offset_hi = (uint32_t)(a >> 32),
-        };
-    }
+    for (unsigned v = 0; v < 256; v++)
+        set_gate(v, isr_stubs + v * ISR_STUB_SIZE);
+    set_gate(VEC_PING, isr_ping);
+    set_gate(VEC_PONG, isr_pong);
 }
 
-void idt_load(void)
+void idt_load_cpu(unsigned cpu)
 {
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
     } idtr = {sizeof idt - 1, (uintptr_t)idt};
     __asm__ volatile("lidt %0" : : "m"(idtr));
+    wrmsr(MSR_FS_BASE, LAPIC_BASE);
+    wrmsr(MSR_GS_BASE, (uintptr_t)irq_count[cpu]);
 }
 
 void idt_set_handler(unsigned vector, irq_handler_t handler) { handlers[vector & 0xFF] = handler; }

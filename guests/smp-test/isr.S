@@ -8,6 +8,8 @@
  * and each instruction here costs ~0.5 us under dvmm's ring-0 emulation.
  */
 #include "defs.h"
+#include "lapic.h"
+#include "vectors.h"
 
     .text
     .code64
@@ -57,6 +59,40 @@ isr_common:
     popq %rcx
     popq %rax
     addq $16, %rsp              /* vector and error code */
+    iretq
+
+/*
+ * ipi-pingpong fast paths (idt.c points VEC_PING and VEC_PONG here): no
+ * stub, no C call, no frame, so that the measured round trip is the
+ * interrupt path rather than emulated handler code. idt_load_cpu set
+ * GS base = &irq_count[this cpu][0] and FS base = LAPIC_BASE on every CPU,
+ * so the count is one instruction and the LAPIC is reached with no register
+ * (its address does not fit a sign-extended disp32).
+ *
+ * The pong is sent without polling the ICR's delivery-status bit: only one
+ * ping is outstanding at a time, so the previous ICR write from this CPU
+ * (the pong of the previous round) was accepted long ago. The handler runs
+ * with IF clear (interrupt gate), so nothing else on this CPU writes the
+ * ICR between the two halves. Reply first, EOI second: the reply is what
+ * the BSP waits for.
+ */
+    .balign 16
+    .globl isr_ping
+isr_ping:
+    incl %gs:(VEC_PING * 4)
+    pushq %rax
+    movl pingpong_reply_icr_hi(%rip), %eax
+    movl %eax, %fs:LAPIC_ICR_HI
+    movl $(ICR_FIXED | ICR_ASSERT | VEC_PONG), %fs:LAPIC_ICR_LO
+    movl $0, %fs:LAPIC_EOI
+    popq %rax
+    iretq
+
+    .balign 16
+    .globl isr_pong
+isr_pong:
+    incl %gs:(VEC_PONG * 4)
+    movl $0, %fs:LAPIC_EOI
     iretq
 
     .section .note.GNU-stack, "", @progbits

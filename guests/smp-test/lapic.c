@@ -4,15 +4,14 @@
 #include "timing.h"
 #include "vectors.h"
 
-#define LAPIC_BASE 0xFEE00000ul
 #define MSR_APIC_BASE 0x1B
 #define APIC_BASE_ENABLE (1u << 11)
 #define SVR_ENABLE (1u << 8)
 #define DFR_FLAT 0xFFFFFFFFu
 #define TIMER_DIV_1 0xB
 
-uint32_t lapic_read(uint32_t reg) { return *(volatile uint32_t *)(LAPIC_BASE + reg); }
-void lapic_write(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(LAPIC_BASE + reg) = v; }
+uint32_t lapic_read(uint32_t reg) { return *(volatile uint32_t *)(uintptr_t)(LAPIC_BASE + reg); }
+void lapic_write(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(uintptr_t)(LAPIC_BASE + reg) = v; }
 
 uint32_t lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
 void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }

@@ -2,8 +2,15 @@
  * only cluster logical addressing. */
 #pragma once
 
-#include <stdbool.h>
-#include <stdint.h>
+/* Unsigned in C, plain in assembly (GNU as has no integer suffixes). */
+#ifdef __ASSEMBLER__
+#define U32(x) x
+#else
+#define U32(x) x##u
+#endif
+
+/* Physical = virtual address of the xAPIC registers (uncached mapping). */
+#define LAPIC_BASE 0xFEE00000
 
 #define LAPIC_ID 0x020
 #define LAPIC_VERSION 0x030
@@ -24,21 +31,26 @@
 #define LAPIC_TIMER_DIV 0x3E0
 
 /* ICR low word */
-#define ICR_FIXED (0u << 8)
-#define ICR_LOWEST (1u << 8)
-#define ICR_NMI (4u << 8)
-#define ICR_INIT (5u << 8)
-#define ICR_STARTUP (6u << 8)
-#define ICR_LOGICAL (1u << 11)
-#define ICR_BUSY (1u << 12)
-#define ICR_ASSERT (1u << 14)
-#define ICR_LEVEL (1u << 15)
-#define ICR_SELF (1u << 18)
-#define ICR_ALL_INCL (2u << 18)
-#define ICR_ALL_EXCL (3u << 18)
+#define ICR_FIXED (U32(0) << 8)
+#define ICR_LOWEST (U32(1) << 8)
+#define ICR_NMI (U32(4) << 8)
+#define ICR_INIT (U32(5) << 8)
+#define ICR_STARTUP (U32(6) << 8)
+#define ICR_LOGICAL (U32(1) << 11)
+#define ICR_BUSY (U32(1) << 12)
+#define ICR_ASSERT (U32(1) << 14)
+#define ICR_LEVEL (U32(1) << 15)
+#define ICR_SELF (U32(1) << 18)
+#define ICR_ALL_INCL (U32(2) << 18)
+#define ICR_ALL_EXCL (U32(3) << 18)
 
-#define LVT_MASKED (1u << 16)
-#define LVT_TIMER_PERIODIC (1u << 17)
+#define LVT_MASKED (U32(1) << 16)
+#define LVT_TIMER_PERIODIC (U32(1) << 17)
+
+/* Only constants above this line: isr.S includes this header. */
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stdint.h>
 
 uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
@@ -57,3 +69,4 @@ bool lapic_send_ipi(uint32_t dest, uint32_t icr_lo);
 /* Timer at divide-by-1; stop() masks it and zeroes the initial count. */
 void lapic_timer_start(uint8_t vector, uint32_t initial_count, bool periodic);
 void lapic_timer_stop(void);
+#endif /* !__ASSEMBLER__ */

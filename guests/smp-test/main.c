@@ -54,7 +54,7 @@ void kmain(uint32_t magic, uint32_t mbi)
     const int idle = magic == MULTIBOOT_BOOTLOADER_MAGIC && cmdline_has(mbi, "idle");
     serial_init();
     idt_init();
-    idt_load();
+    idt_load_cpu(0);
     lapic_init_cpu(0);
     cpu_online[0] = 1;
     smp_discover();

@@ -133,7 +133,7 @@ bool smp_wait(unsigned cpu, uint64_t timeout_ms)
 
 void ap_main(unsigned cpu)
 {
-    idt_load();
+    idt_load_cpu(cpu);
     lapic_init_cpu(cpu);
     __atomic_store_n(&cpu_online[cpu], 1, __ATOMIC_RELEASE);
 

@@ -15,5 +15,6 @@
 #define VEC_TIMER 0x40
 #define VEC_PING 0x50
 #define VEC_PONG 0x51
+#define VEC_UART 0x60 /* COM1 through the IOAPIC (ioapic-irq) */
 #define VEC_APIC_ERROR 0xFE
 #define VEC_SPURIOUS 0xFF

@@ -268,6 +268,15 @@ size_t ClusterNode::housekeeping() {
   dataplane::HeartbeatPayload hb;
   hb.sent_ns = now;
   send_to_peers(hb);
+  // Bad frames are dropped and counted by the link; say so at most once per
+  // heartbeat interval, with the latest reason.
+  const auto c = link_->counters();
+  const uint64_t rejected = c.malformed + c.foreign;
+  if (rejected > rejected_reported_) {
+    spdlog::warn("node {}: dropped {} bad frame(s); latest: {}", id_, rejected - rejected_reported_,
+                 link_->last_rejection());
+    rejected_reported_ = rejected;
+  }
   if (running_.load(std::memory_order_relaxed)) {
     for (const NodeConfig& n : config_.nodes) {
       if (n.id == id_) continue;

@@ -585,10 +585,19 @@ TEST(ReliableLink, ForgedAckDoesNotReleaseUnacknowledgedMessages) {
                    .ack = 5,
                    .cluster_id = kCluster};
   forged.payload = AckPayload{};
+  EXPECT_EQ(c.link(kB).last_rejection(), "");
   ASSERT_TRUE(c.net().inject(kC, kB, wire(forged)).ok());
   c.poll(kB);
   EXPECT_EQ(c.link(kB).counters().foreign, 1u);
   EXPECT_FALSE(c.link(kB).all_acknowledged());
+  EXPECT_NE(c.link(kB).last_rejection().find("foreign frame"), std::string::npos)
+      << c.link(kB).last_rejection();
+
+  const uint8_t garbage[30] = {0xD7, 9};  // right magic, wire version 9
+  ASSERT_TRUE(c.net().inject(kA, kB, garbage).ok());
+  c.poll(kB);
+  EXPECT_NE(c.link(kB).last_rejection().find("wire version 9"), std::string::npos)
+      << c.link(kB).last_rejection();
 
   // The real A, heard through its own endpoint, is believed.
   ASSERT_TRUE(c.net().inject(kA, kB, wire(forged)).ok());
