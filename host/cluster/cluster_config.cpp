@@ -155,10 +155,19 @@ Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::strin
     return Error::format("{}: cluster.transport = \"{}\" is not a transport: use \"shm\" or \"udp\"",
                          at(src, *cl->get("transport")), transport);
   }
-  std::string memory = DVMM_TRY(get_string(*cl, "memory", "shared", "cluster", src));
-  if (memory != "shared") {
-    return Error::format("{}: cluster.memory = \"{}\" is not supported yet: use \"shared\"",
-                         at(src, *cl->get("memory")), memory);
+  // Nodes that talk over shm are on one host and can share a file; with any
+  // other transport they are not declared to, so DSM is the default.
+  const char* fallback = c.transport == TransportKind::kShm ? "shared" : "dsm";
+  std::string memory = DVMM_TRY(get_string(*cl, "memory", fallback, "cluster", src));
+  if (memory == "shared") {
+    c.memory = MemoryMode::kShared;
+  } else if (memory == "dsm") {
+    c.memory = MemoryMode::kDsm;
+  } else {
+    return Error::format(
+        "{}: cluster.memory = \"{}\" is not a memory mode: use \"shared\" (nodes on one host) or "
+        "\"dsm\"",
+        at(src, *cl->get("memory")), memory);
   }
   return {};
 }
@@ -256,6 +265,10 @@ const char* transport_name(TransportKind kind) {
     case TransportKind::kUdp: return "udp";
   }
   return "?";
+}
+
+const char* memory_mode_name(MemoryMode mode) {
+  return mode == MemoryMode::kShared ? "shared" : "dsm";
 }
 
 Result<ClusterConfig> parse_cluster_config(std::string_view text, std::string_view source) {

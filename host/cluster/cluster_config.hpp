@@ -12,7 +12,8 @@
 //   [cluster]
 //   id = 1                     # 32-bit cluster id carried in every frame
 //   transport = "shm"          # "shm" (one host) or "udp"
-//   memory = "shared"          # guest RAM: "shared" memfd on one host
+//   memory = "dsm"             # guest RAM: "shared" tmpfs file (one host only) or "dsm";
+//                              # default "shared" with the shm transport, "dsm" otherwise
 //
 //   [[node]]
 //   id = 0                     # dense from 0; node 0 is the I/O home and runs vCPU 0
@@ -30,6 +31,9 @@
 namespace dvmm::cluster {
 
 enum class TransportKind { kShm, kUdp };
+// How guest RAM is shared: one tmpfs file mapped by every node (nodes on
+// one host), or the distributed shared memory protocol (nothing shared).
+enum class MemoryMode { kShared, kDsm };
 
 struct NodeConfig {
   uint16_t id = 0;
@@ -48,6 +52,7 @@ struct ClusterConfig {
   // [cluster]
   uint32_t cluster_id = 1;
   TransportKind transport = TransportKind::kShm;
+  MemoryMode memory = MemoryMode::kShared;  // default: shared for shm, dsm otherwise
   // [[node]], indexed by id
   std::vector<NodeConfig> nodes;
   // vCPU index -> node id
@@ -62,5 +67,6 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, std::string_vi
 Result<ClusterConfig> load_cluster_config(const std::string& path);
 
 const char* transport_name(TransportKind kind);
+const char* memory_mode_name(MemoryMode mode);
 
 }  // namespace dvmm::cluster

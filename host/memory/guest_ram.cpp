@@ -57,6 +57,16 @@ Result<GuestRam> GuestRam::open_shared(const std::string& path, uint64_t size, b
   return GuestRam(fd, static_cast<uint8_t*>(p), size);
 }
 
+Result<GuestRam> GuestRam::create_anonymous(uint64_t size) {
+  if (size == 0 || size % kPageSize != 0) {
+    return Error::format("guest RAM size {:#x} is not a positive multiple of 4 KiB", size);
+  }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) return Error::from_errno(fmt::format("mmap(guest RAM, {} bytes)", size));
+  return GuestRam(-1, static_cast<uint8_t*>(p), size);
+}
+
 GuestRam::~GuestRam() { release(); }
 
 void GuestRam::release() {

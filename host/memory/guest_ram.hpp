@@ -20,6 +20,10 @@ class GuestRam final : public GuestMemory {
   // before it loads the guest; the other nodes do not touch RAM before the
   // VM starts).
   static Result<GuestRam> open_shared(const std::string& path, uint64_t size, bool clear);
+  // Private anonymous memory, for the distributed shared memory layer: it
+  // registers the mapping with userfaultfd and drops pages with
+  // MADV_DONTNEED, which only anonymous memory honours (FACTS.md).
+  static Result<GuestRam> create_anonymous(uint64_t size);
   ~GuestRam() override;
   GuestRam(GuestRam&& other) noexcept;
   GuestRam& operator=(GuestRam&& other) noexcept;
@@ -30,7 +34,7 @@ class GuestRam final : public GuestMemory {
   Status read(GuestAddress gpa, std::span<uint8_t> out) const override;
   Status write(GuestAddress gpa, std::span<const uint8_t> in) override;
 
-  // The host mapping, for the KVM memory slot. Callers that touch guest data
+  // The host mapping, for the KVM memory slot and the DSM layer. Callers that touch guest data
   // use read/write instead.
   uint8_t* host_base() const { return base_; }
   int fd() const { return fd_; }

@@ -255,7 +255,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   DVMM_TRY(validate(config));
   std::vector<uint8_t> image;
   if (config.io_home()) image = DVMM_TRY(read_kernel(config.kernel_path));
-  GuestRam ram = config.shared_ram_path.empty()
+  GuestRam ram = config.anonymous_ram ? DVMM_TRY(GuestRam::create_anonymous(config.memory_bytes))
+                 : config.shared_ram_path.empty()
                      ? DVMM_TRY(GuestRam::create(config.memory_bytes))
                      : DVMM_TRY(GuestRam::open_shared(config.shared_ram_path, config.memory_bytes,
                                                       config.io_home()));
@@ -326,6 +327,8 @@ Machine::Machine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Machine::~Machine() = default;
 
 VmControl& Machine::control() { return impl_->control; }
+uint8_t* Machine::ram_base() const { return impl_->ram.host_base(); }
+uint64_t Machine::ram_size() const { return impl_->ram.size(); }
 
 StopReason Machine::run() {
   Impl& m = *impl_;

@@ -40,6 +40,7 @@ struct MachineConfig {
   uint16_t node_id = 0;
   std::vector<uint16_t> vcpu_node;  // node of each vCPU; empty = all on node_id
   std::string shared_ram_path;      // guest RAM in this tmpfs file; empty = private memfd
+  bool anonymous_ram = false;       // private anonymous RAM for the DSM layer (see ram_mapping)
   RemotePlatform* remote = nullptr; // required when some vCPU runs elsewhere or node_id != 0
 
   bool io_home() const { return node_id == 0; }
@@ -56,6 +57,9 @@ class Machine {
   // Runs until the guest exits, shuts down, fails, or SIGINT/SIGTERM.
   StopReason run();
   VmControl& control();
+  // Guest RAM as mapped in this process (for the DSM layer to register).
+  uint8_t* ram_base() const;
+  uint64_t ram_size() const;
 
   // Makes every local vCPU see guest TSC = host TSC - base, so that vCPUs
   // in different node processes on one host read one TSC. Call before run().

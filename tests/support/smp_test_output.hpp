@@ -12,7 +12,8 @@ namespace dvmm::test {
 inline constexpr const char* kSmpSubTests[] = {
     "ap-start",           "fixed-ipi",        "broadcast-ipi",  "all-but-self-ipi",
     "logical-ipi",        "self-ipi",         "nmi",            "lowest-priority",
-    "lapic-timer-oneshot", "lapic-timer-periodic", "spinlock-counter", "atomic-counter",
+    "lapic-timer-oneshot", "lapic-timer-periodic", "ioapic-irq",     "spinlock-counter",
+    "atomic-counter",
     "ipi-pingpong",
 };
 

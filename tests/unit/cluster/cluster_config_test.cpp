@@ -36,6 +36,7 @@ TEST(ClusterConfig, ParsesAValidConfig) {
   EXPECT_EQ(c->cmdline, "quiet");
   EXPECT_EQ(c->cluster_id, 7u);
   EXPECT_EQ(c->transport, TransportKind::kUdp);
+  EXPECT_EQ(c->memory, MemoryMode::kDsm) << "nodes not declared to share a host default to DSM";
   ASSERT_EQ(c->nodes.size(), 2u);
   EXPECT_EQ(c->nodes[1].host, "127.0.0.2");
   EXPECT_EQ(c->nodes[1].port, 7100);
@@ -85,6 +86,8 @@ TEST(ClusterConfig, RejectsMistakesWithPreciseErrors) {
       {"udp without address", replace(base, "address = \"127.0.0.2:7100\"\n", ""),
        "needs address"},
       {"bad transport", replace(base, "\"udp\"", "\"carrier-pigeon\""), "is not a transport"},
+      {"bad memory mode", replace(base, "transport = \"udp\"", "transport = \"udp\"\nmemory = \"psychic\""),
+       "is not a memory mode"},
       {"bad memory", replace(base, "\"128M\"", "\"lots\""), "is not a size"},
       {"memory out of range", replace(base, "\"128M\"", "\"8G\""), "out of range"},
       {"vcpus out of range", replace(base, "vcpus = 4", "vcpus = 0"), "vm.vcpus = 0 is out of range"},
@@ -112,6 +115,17 @@ TEST(ClusterConfig, ShippedExamplesAreValid) {
     ++seen;
   }
   EXPECT_GE(seen, 4);
+}
+
+TEST(ClusterConfig, ShmDefaultsToSharedMemoryAndDsmCanBeChosen) {
+  std::string shm = replace(kTwoNodes, "\"udp\"", "\"shm\"");
+  auto c = parse_cluster_config(shm, "test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->memory, MemoryMode::kShared);
+  auto d = parse_cluster_config(replace(shm, "transport = \"shm\"", "transport = \"shm\"\nmemory = \"dsm\""),
+                                "test.toml");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->memory, MemoryMode::kDsm);
 }
 
 TEST(ClusterConfig, MissingFile) {
