@@ -3,6 +3,12 @@
 // compile-time size check, so the three can't drift apart. Fields are
 // serialised one by one in little-endian, never by memcpy of a struct, so
 // the wire format doesn't depend on the compiler's padding or byte order.
+//
+// A payload may end in a variable tail of raw bytes (DSM data: a chunk of a
+// page), held in a byte vector. Its Fields<P> then also declares kMaxTail
+// and tail(), and lists the tail's length among the fixed fields as
+// tail_len(vector): a u16 on the wire, the vector's size in the struct, so
+// the two can't disagree. decode checks it against payload_len.
 #include "dataplane/message.hpp"
 
 #include <algorithm>
@@ -60,6 +66,22 @@ struct IsReserved : std::false_type {};
 template <typename T>
 struct IsReserved<Reserved<T>> : std::true_type {};
 
+// Marks the u16 length of the payload's tail (see the top of the file).
+template <typename V>
+struct TailLen {
+  V& bytes;
+};
+template <typename V>
+constexpr TailLen<V> tail_len(V& bytes) {
+  return {bytes};
+}
+using TailLenWire = uint16_t;
+
+template <typename T>
+struct IsTailLen : std::false_type {};
+template <typename V>
+struct IsTailLen<TailLen<V>> : std::true_type {};
+
 // Counts wire bytes; used at compile time only.
 struct Sizer {
   size_t pos = 0;
@@ -71,6 +93,8 @@ struct Sizer {
   constexpr void one(const T& f) {
     if constexpr (IsReserved<T>::value) {
       one(f.field);
+    } else if constexpr (IsTailLen<T>::value) {
+      pos += sizeof(TailLenWire);
     } else if constexpr (std::is_array_v<T>) {
       for (const auto& e : f) one(e);
     } else {
@@ -91,6 +115,10 @@ struct Writer {
   void one(const T& f) {
     if constexpr (IsReserved<T>::value) {
       one(f.field);
+    } else if constexpr (IsTailLen<T>::value) {
+      // encode() has checked that the size fits.
+      store_le(out + pos, static_cast<TailLenWire>(f.bytes.size()));
+      pos += sizeof(TailLenWire);
     } else if constexpr (std::is_array_v<T>) {
       for (const auto& e : f) one(e);
     } else {
@@ -102,12 +130,14 @@ struct Writer {
 
 // Reads from a span whose length decode() has checked equals the wire size
 // computed by Sizer from the same field list: it never reads past the end.
-// Remembers the first non-zero reserved field.
+// Remembers the first non-zero reserved field, and the tail length (the
+// caller checks it before filling the tail).
 struct Reader {
   const uint8_t* in;
   const char* what;  // payload name for errors
   size_t pos = 0;
   std::optional<Error> error = std::nullopt;
+  size_t tail = 0;
 
   template <typename... T>
   void operator()(T&&... fields) {
@@ -128,6 +158,9 @@ struct Reader {
         error =
             Error::format("reserved field at offset {} of the {} payload is not zero", at, what);
       }
+    } else if constexpr (IsTailLen<std::remove_const_t<T>>::value) {
+      tail = load_le<TailLenWire>(in + pos);
+      pos += sizeof(TailLenWire);
     } else if constexpr (std::is_array_v<T>) {
       for (auto& e : f) one(e);
     } else {
@@ -244,6 +277,73 @@ struct Fields<ControlPayload> {
   }
 };
 
+template <>
+struct Fields<DsmRequestPayload> {
+  static constexpr MessageType kType = MessageType::kDsmRequest;
+  static constexpr const char* kName = "DSM request";
+  static constexpr size_t kWireSize = 16;
+  template <typename Io, typename Q>
+  static constexpr void visit(Io& io, Q& p) {
+    io(p.page, p.request_id, p.access, rsv(p.reserved));
+  }
+};
+template <>
+struct Fields<DsmForwardPayload> {
+  static constexpr MessageType kType = MessageType::kDsmForward;
+  static constexpr const char* kName = "DSM forward";
+  static constexpr size_t kWireSize = 20;
+  template <typename Io, typename Q>
+  static constexpr void visit(Io& io, Q& p) {
+    io(p.page, p.request_id, p.requester, p.action, p.flags, p.acks, rsv(p.reserved));
+  }
+};
+template <>
+struct Fields<DsmDataPayload> {
+  static constexpr MessageType kType = MessageType::kDsmData;
+  static constexpr const char* kName = "DSM data";
+  static constexpr size_t kWireSize = kDsmDataFixedSize;
+  static constexpr size_t kMaxTail = kDsmPageSize;
+  template <typename Io, typename Q>
+  static constexpr void visit(Io& io, Q& p) {
+    io(p.page, p.request_id, p.chunk_offset, tail_len(p.data), p.flags, rsv(p.reserved), p.acks);
+  }
+  static std::vector<uint8_t>& tail(DsmDataPayload& p) { return p.data; }
+  static const std::vector<uint8_t>& tail(const DsmDataPayload& p) { return p.data; }
+};
+template <>
+struct Fields<DsmAckPayload> {
+  static constexpr MessageType kType = MessageType::kDsmAck;
+  static constexpr const char* kName = "DSM ack";
+  static constexpr size_t kWireSize = 12;
+  template <typename Io, typename Q>
+  static constexpr void visit(Io& io, Q& p) {
+    io(p.page, p.request_id);
+  }
+};
+template <>
+struct Fields<DsmDonePayload> {
+  static constexpr MessageType kType = MessageType::kDsmDone;
+  static constexpr const char* kName = "DSM done";
+  static constexpr size_t kWireSize = 12;
+  template <typename Io, typename Q>
+  static constexpr void visit(Io& io, Q& p) {
+    io(p.page, p.request_id);
+  }
+};
+
+template <typename P>
+concept HasTail = requires { Fields<P>::kMaxTail; };
+
+// Longest tail a payload type may carry (0: fixed size).
+template <typename P>
+constexpr size_t max_tail() {
+  if constexpr (HasTail<P>) {
+    return Fields<P>::kMaxTail;
+  } else {
+    return 0;
+  }
+}
+
 template <typename P>
 constexpr size_t measured_size() {
   P p{};
@@ -308,6 +408,54 @@ Status validate(const ApicUpdatePayload& p) {
   return {};
 }
 
+Status validate(const DsmRequestPayload& p) {
+  if (p.access != DsmAccess::kRead && p.access != DsmAccess::kWrite) {
+    return Error::format("DSM request access {} is unknown (0 = read, 1 = write)",
+                         to_wire(p.access));
+  }
+  return {};
+}
+
+Status validate(const DsmForwardPayload& p) {
+  if (p.action != DsmAction::kDowngrade && p.action != DsmAction::kInvalidate) {
+    return Error::format("DSM forward action {} is unknown (1 = downgrade, 2 = invalidate)",
+                         to_wire(p.action));
+  }
+  if ((p.flags & ~kDsmForwardSendData) != 0) {
+    return Error::format("DSM forward flags {:#x} set undefined bits (defined: {:#x})", p.flags,
+                         kDsmForwardSendData);
+  }
+  // A downgrade exists to give the requester a copy: one without data
+  // would leave the requester waiting for nothing.
+  if (p.action == DsmAction::kDowngrade && (p.flags & kDsmForwardSendData) == 0) {
+    return Error::format("DSM forward downgrade must send data");
+  }
+  return {};
+}
+
+Status validate(const DsmDataPayload& p) {
+  constexpr uint8_t kDefined = kDsmDataZero | kDsmDataNone;
+  if ((p.flags & ~kDefined) != 0) {
+    return Error::format("DSM data flags {:#x} set undefined bits (defined: {:#x})", p.flags,
+                         kDefined);
+  }
+  if (p.flags == kDefined) return Error::format("DSM data cannot be both a zero page and no data");
+  const size_t len = p.data.size();
+  if (p.flags != 0) {
+    if (p.chunk_offset != 0 || len != 0) {
+      return Error::format("DSM data without bytes (flags {:#x}) has chunk {}+{}, not 0+0",
+                           p.flags, p.chunk_offset, len);
+    }
+    return {};
+  }
+  if (len == 0) return Error::format("DSM data chunk is empty");
+  if (p.chunk_offset + len > kDsmPageSize) {
+    return Error::format("DSM data chunk {}+{} runs past the {}-byte page", p.chunk_offset, len,
+                         kDsmPageSize);
+  }
+  return {};
+}
+
 Status validate(const ControlPayload& p) {
   if (p.code != ControlCode::kReady && p.code != ControlCode::kStart &&
       p.code != ControlCode::kStop) {
@@ -321,19 +469,35 @@ Status validate(const ControlPayload& p) {
 template <size_t I>
 using Alt = std::variant_alternative_t<I, Payload>;
 
+// `bytes` is the whole payload: decode() has checked that its length lies
+// between the fixed size and the fixed size plus max_tail().
 template <size_t I>
 Result<Payload> decode_payload(std::span<const uint8_t> bytes) {
-  Alt<I> p{};
-  Reader r{bytes.data(), Fields<Alt<I>>::kName};
-  Fields<Alt<I>>::visit(r, p);
+  using P = Alt<I>;
+  Payload out{std::in_place_index<I>};
+  P& p = std::get<I>(out);
+  Reader r{bytes.data(), Fields<P>::kName};
+  Fields<P>::visit(r, p);
   if (r.error) return std::move(*r.error);
+  if constexpr (HasTail<P>) {
+    const size_t tail = bytes.size() - Fields<P>::kWireSize;
+    if (r.tail != tail) {
+      return Error::format("{} chunk_len {} disagrees with payload_len {} ({} fixed + {})",
+                           Fields<P>::kName, r.tail, bytes.size(), Fields<P>::kWireSize, tail);
+    }
+    // At most kMaxTail bytes: decode() bounded payload_len. Filled before
+    // validate(), which checks the tail's size against the other fields.
+    const uint8_t* first = bytes.data() + Fields<P>::kWireSize;
+    Fields<P>::tail(p).assign(first, first + tail);
+  }
   if (Status s = validate(p); !s.ok()) return s.take_error();
-  return Payload{std::in_place_index<I>, p};
+  return out;
 }
 
 struct TypeInfo {
   const char* name;
-  uint16_t wire_size;
+  uint16_t wire_size;  // the fixed part
+  uint16_t max_tail;   // 0 for a fixed-size payload
   Result<Payload> (*decode)(std::span<const uint8_t> payload);
 };
 
@@ -345,10 +509,11 @@ constexpr std::array<TypeInfo, sizeof...(I)> make_table(std::index_sequence<I...
                 "Payload alternatives must be in MessageType order, starting at 1");
   static_assert(((measured_size<Alt<I>>() == Fields<Alt<I>>::kWireSize) && ...),
                 "a payload's field list disagrees with its documented wire size");
-  static_assert(((kHeaderSize + Fields<Alt<I>>::kWireSize <= kMaxMessageSize) && ...),
-                "kMaxMessageSize is too small for a payload");
+  static_assert(
+      ((kHeaderSize + Fields<Alt<I>>::kWireSize + max_tail<Alt<I>>() <= kMaxMessageSize) && ...),
+      "kMaxMessageSize is too small for a payload");
   return {{TypeInfo{Fields<Alt<I>>::kName, static_cast<uint16_t>(Fields<Alt<I>>::kWireSize),
-                    &decode_payload<I>}...}};
+                    static_cast<uint16_t>(max_tail<Alt<I>>()), &decode_payload<I>}...}};
 }
 
 constexpr auto kTypes = make_table(std::make_index_sequence<std::variant_size_v<Payload>>{});
@@ -363,15 +528,24 @@ const TypeInfo* type_info(uint8_t type) {
 size_t encode(const Message& msg, std::span<uint8_t> out) {
   return std::visit(
       [&]<typename P>(const P& p) -> size_t {
-        constexpr size_t kLen = Fields<P>::kWireSize;
-        if (out.size() < kHeaderSize + kLen) return 0;
+        size_t tail = 0;
+        if constexpr (HasTail<P>) {
+          tail = Fields<P>::tail(p).size();
+          if (tail > Fields<P>::kMaxTail) return 0;  // the receiver would refuse it
+        }
+        const size_t len = Fields<P>::kWireSize + tail;
+        if (out.size() < kHeaderSize + len) return 0;
         const MessageHeader& h = msg.header;
         Writer w{out.data()};
         // The version is always ours (a node can only speak its own), and the
         // type always matches the payload actually encoded.
         w(kWireMagic, kWireVersion, Fields<P>::kType, h.flags, h.src_node, h.dst_node, h.seq, h.ack,
-          h.cluster_id, static_cast<uint16_t>(kLen), uint16_t{0});
+          h.cluster_id, static_cast<uint16_t>(len), uint16_t{0});
         Fields<P>::visit(w, p);
+        if constexpr (HasTail<P>) {
+          std::copy_n(Fields<P>::tail(p).data(), tail, out.data() + w.pos);
+          w.pos += tail;
+        }
         return w.pos;
       },
       msg.payload);
@@ -398,9 +572,13 @@ Result<Message> decode(std::span<const uint8_t> frame) {
   const TypeInfo* info = type_info(type);
   if (info == nullptr) return Error::format("unknown message type {}", type);
   h.type = static_cast<MessageType>(type);
-  if (payload_len != info->wire_size) {
+  if (info->max_tail == 0 && payload_len != info->wire_size) {
     return Error::format("payload_len {} does not match {} payload size {}", payload_len,
                          info->name, info->wire_size);
+  }
+  if (payload_len < info->wire_size || payload_len > info->wire_size + info->max_tail) {
+    return Error::format("payload_len {} is out of range for the {} payload ({}-{})", payload_len,
+                         info->name, info->wire_size, info->wire_size + info->max_tail);
   }
   const size_t expected = kHeaderSize + payload_len;
   if (frame.size() < expected) {

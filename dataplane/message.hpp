@@ -13,7 +13,8 @@
 //   8  u32  seq        sequence number of this message on the src->dst link (0 = unsequenced)
 //   12 u32  ack        cumulative: every seq <= ack from dst->src was received
 //   16 u32  cluster_id identifies the cluster (VM); frames of another cluster are dropped
-//   20 u16  payload_len
+//   20 u16  payload_len every payload has a fixed size, except DSM data: a fixed part
+//                      and a chunk of page bytes (payload_len = fixed size + chunk_len)
 //   22 u16  reserved   must be 0
 #pragma once
 
@@ -22,6 +23,7 @@
 #include <span>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "dataplane/transport.hpp"
 #include "host/common/result.hpp"
@@ -45,6 +47,11 @@ enum class MessageType : uint8_t {
   kClock = 8,             // TSC calibration probe / reply
   kHeartbeat = 9,         // liveness
   kControl = 10,          // start, stop (with status), node ready
+  kDsmRequest = 11,       // requester -> home: a page is wanted for read or write
+  kDsmForward = 12,       // home -> a holder: downgrade or invalidate, maybe send the page
+  kDsmData = 13,          // holder (or home) -> requester: the page, a chunk of it, or a grant
+  kDsmAck = 14,           // invalidated holder -> requester: its copy is gone
+  kDsmDone = 15,          // requester -> home: installed; the home may serve the next request
 };
 
 struct MessageHeader {
@@ -132,25 +139,96 @@ struct ControlPayload {           // 8 bytes
 
 struct AckPayload {};             // 0 bytes
 
+// ---- distributed shared memory (host/dsm/dsm_protocol.hpp has the protocol) ----
+//
+// A page is 4 KiB; `page` is the guest-physical page number. `request_id` is
+// chosen by the requester (unique among its own requests) and echoed by
+// every message of that transaction, so late or foreign ones can't be
+// mistaken for the current one.
+
+constexpr size_t kDsmPageSize = 4096;
+
+enum class DsmAccess : uint8_t { kRead = 0, kWrite = 1 };
+
+struct DsmRequestPayload {        // 16 bytes
+  uint64_t page = 0;
+  uint32_t request_id = 0;
+  DsmAccess access = DsmAccess::kRead;
+  uint8_t reserved[3] = {};
+};
+
+enum class DsmAction : uint8_t {
+  kDowngrade = 1,   // keep a read-only copy (write-protect an exclusive one); always sends data
+  kInvalidate = 2,  // drop the copy; send the data if asked, else a DsmAck
+};
+constexpr uint8_t kDsmForwardSendData = 0x01;  // this holder sends the page to the requester
+
+struct DsmForwardPayload {        // 20 bytes
+  uint64_t page = 0;
+  uint32_t request_id = 0;        // the requester's
+  uint16_t requester = 0;         // node that gets the data or the ack
+  DsmAction action = DsmAction::kInvalidate;
+  uint8_t flags = 0;              // kDsmForwardSendData
+  uint16_t acks = 0;              // with send data: DsmAcks the requester must also collect
+  uint16_t reserved = 0;
+};
+
+// DSM data flags. A message carries page bytes (flags 0) or exactly one of
+// these and no bytes.
+constexpr uint8_t kDsmDataZero = 0x01;  // the page is all zero: no bytes travel
+constexpr uint8_t kDsmDataNone = 0x02;  // the requester's own copy is current (an upgrade or
+                                        // a stale request): this is only the grant
+
+struct DsmDataPayload {           // 20 bytes + the chunk
+  uint64_t page = 0;
+  uint32_t request_id = 0;
+  uint16_t chunk_offset = 0;      // where the chunk goes in the page
+  // (wire: u16 chunk_len = data.size(); 0 with kDsmDataZero/kDsmDataNone)
+  uint8_t flags = 0;
+  uint8_t reserved = 0;
+  uint16_t acks = 0;              // DsmAcks the requester must collect before using the page
+  // The chunk; its size is chunk_len on the wire. On the heap, not inline:
+  // a page-sized array would make every Message, and so every slot of the
+  // reliability layer's rings, 4 KiB larger, for one allocation per chunk
+  // saved (noise next to a page fault).
+  std::vector<uint8_t> data{};
+};
+constexpr size_t kDsmDataFixedSize = 20;
+
+struct DsmAckPayload {            // 12 bytes
+  uint64_t page = 0;
+  uint32_t request_id = 0;        // the requester's
+};
+
+struct DsmDonePayload {           // 12 bytes
+  uint64_t page = 0;
+  uint32_t request_id = 0;        // the request now complete
+};
+
 using Payload = std::variant<AckPayload, IpiPayload, IoRequestPayload, IoResponsePayload,
                              EoiPayload, ApicUpdatePayload, ApicUpdateAckPayload, ClockPayload,
-                             HeartbeatPayload, ControlPayload>;
+                             HeartbeatPayload, ControlPayload, DsmRequestPayload,
+                             DsmForwardPayload, DsmDataPayload, DsmAckPayload, DsmDonePayload>;
 
 struct Message {
   MessageHeader header;
   Payload payload;
 };
 
-// Largest encoded message today.
-constexpr size_t kMaxMessageSize = kHeaderSize + 64;
+// Largest encoded message: a whole page in one DSM data message.
+constexpr size_t kMaxMessageSize = kHeaderSize + kDsmDataFixedSize + kDsmPageSize;
+static_assert(kMaxMessageSize <= kMaxFrameSize, "a whole page must fit a jumbo frame");
 
 // Encodes msg into out (header type set from the payload's kind). Returns
-// the encoded length, or 0 when out is too small.
+// the encoded length, or 0 when out is too small or the payload can't be
+// encoded (a DSM data chunk larger than a page).
 size_t encode(const Message& msg, std::span<uint8_t> out);
 
 // Decodes and validates one frame: magic, version, known type, payload_len
-// equal to the type's size, no trailing bytes, reserved fields zero, no
-// undefined flag bits, enum fields in range, I/O sizes 1/2/4/8. The error names the first thing that was wrong.
+// equal to the type's size (DSM data: its fixed size plus chunk_len, at most
+// a page), no trailing bytes, reserved fields zero, no undefined flag bits,
+// enum fields in range, I/O sizes 1/2/4/8, DSM chunks inside the page. The
+// error names the first thing that was wrong.
 Result<Message> decode(std::span<const uint8_t> frame);
 
 // A short name for a message type ("IPI", "I/O request", ...) for errors and

@@ -12,6 +12,8 @@ packages=(
   # DPDK backend (dataplane/dpdk): headers, PMDs (net_af_packet, net_memif)
   # and pkg-config file; iproute2 for the tests' veth pairs and namespaces.
   libdpdk-dev iproute2
+  # dvmm-bench: --plot renders CDFs and histograms with gnuplot (PNG, no X).
+  gnuplot-nox
 )
 
 missing=()

@@ -27,6 +27,9 @@
 #ifndef COUNTER_ITERS
 #define COUNTER_ITERS 1000 /* M: increments per CPU in the counter tests */
 #endif
+#ifndef FALSE_SHARING_ITERS
+#define FALSE_SHARING_ITERS 200 /* increments per CPU in false-sharing */
+#endif
 #ifndef PINGPONG_ROUNDS
 #define PINGPONG_ROUNDS 32 /* R: round trips per (BSP, AP) pair */
 #endif
@@ -480,6 +483,77 @@ static void test_atomic_counter(void)
         pass(name);
 }
 
+/*
+ * false-sharing: one 4 KiB page, nothing else in it, holding a 64-bit counter
+ * per CPU (adjacent words) and one shared word. After a start barrier every
+ * CPU does, FALSE_SHARING_ITERS times, a plain read-modify-write of its own
+ * counter and a "lock xadd" on the shared word. No two CPUs write the same
+ * plain word, so any lost update means a CPU worked on a stale copy of the
+ * page (dvmm's DSM mode moves whole pages between nodes on write faults).
+ */
+struct false_sharing_page {
+    volatile uint64_t mine[MAX_CPUS];
+    uint64_t shared;
+    uint8_t pad[4096 - (MAX_CPUS + 1) * 8];
+};
+_Static_assert(sizeof(struct false_sharing_page) == 4096, "false-sharing data must fill one page");
+static struct false_sharing_page fs_page __attribute__((aligned(4096)));
+/* Start barrier, outside the page. */
+static uint32_t fs_cpus;                              /* participants */
+static uint32_t fs_arrived __attribute__((aligned(64)));
+static volatile uint32_t fs_barrier_timeout[MAX_CPUS]; /* 1: gave up waiting */
+
+static void false_sharing_work(void *arg)
+{
+    (void)arg;
+    unsigned cpu = this_cpu();
+    __atomic_add_fetch(&fs_arrived, 1, __ATOMIC_ACQ_REL);
+    if (!WAIT_UNTIL(__atomic_load_n(&fs_arrived, __ATOMIC_ACQUIRE) >= fs_cpus, WORK_TIMEOUT_MS)) {
+        fs_barrier_timeout[cpu] = 1;
+        return;
+    }
+    volatile uint64_t *mine = &fs_page.mine[cpu];
+    for (unsigned i = 0; i < FALSE_SHARING_ITERS; i++) {
+        *mine = *mine + 1; /* deliberately a plain load, add and store */
+        uint64_t one = 1;
+        __asm__ volatile("lock xaddq %0, %1" : "+r"(one), "+m"(fs_page.shared) : : "memory");
+    }
+}
+
+static void test_false_sharing(void)
+{
+    const char *name = "false-sharing";
+    for (unsigned c = 0; c < MAX_CPUS; c++) {
+        fs_page.mine[c] = 0;
+        fs_barrier_timeout[c] = 0;
+    }
+    __atomic_store_n(&fs_page.shared, 0, __ATOMIC_RELAXED);
+    fs_cpus = 1 + smp_online_aps();
+    __atomic_store_n(&fs_arrived, 0, __ATOMIC_RELEASE);
+    if (!run_everywhere(name, false_sharing_work))
+        return;
+    for (unsigned c = 0; c < MAX_CPUS; c++) {
+        if (fs_barrier_timeout[c]) {
+            fail(name, "timeout: cpu %u saw %u of %u CPUs at the start barrier", c,
+                 __atomic_load_n(&fs_arrived, __ATOMIC_RELAXED), fs_cpus);
+            return;
+        }
+    }
+    for (unsigned c = 0; c < MAX_CPUS; c++) {
+        uint64_t want = c < ncpus && online(c) ? FALSE_SHARING_ITERS : 0;
+        if (fs_page.mine[c] != want) {
+            fail(name, "cpu %u counter %lu, expected %lu (lost update?)", c, (uint64_t)fs_page.mine[c], want);
+            return;
+        }
+    }
+    uint64_t want = (uint64_t)fs_cpus * FALSE_SHARING_ITERS;
+    uint64_t got = __atomic_load_n(&fs_page.shared, __ATOMIC_RELAXED);
+    if (got != want)
+        fail(name, "shared counter %lu, expected %lu", got, want);
+    else
+        pass(name);
+}
+
 /* Waits for the BSP's pong count to move from `before`: a tight loop (a load,
  * a compare and the loop counter; ring 0 is emulated under dvmm) with a TSC
  * check only every 1024 polls. */
@@ -555,6 +629,7 @@ unsigned tests_run(void)
     test_ioapic_irq();
     test_spinlock_counter();
     test_atomic_counter();
+    test_false_sharing();
     test_ipi_pingpong();
     return failures;
 }

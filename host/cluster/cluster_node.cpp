@@ -94,11 +94,44 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   mc.print_stats = options.print_stats;
   mc.node_id = node_id;
   mc.vcpu_node = config.vcpu_node;
-  mc.shared_ram_path = instance_ram_path(options.instance);
+  if (config.memory == MemoryMode::kDsm) {
+    mc.anonymous_ram = true;
+  } else {
+    mc.shared_ram_path = instance_ram_path(options.instance);
+  }
   mc.remote = node.get();
   node->machine_ = DVMM_TRY(Machine::create(mc));
   node->control_ = &node->machine_->control();
+  if (config.memory == MemoryMode::kDsm) DVMM_TRY(node->start_dsm());
   return node;
+}
+
+// Registers guest RAM with userfaultfd only now: on node 0 the loader has
+// already written the kernel and firmware tables, and node 0 initially
+// owns every page, so what it wrote is the owner's copy.
+Status ClusterNode::start_dsm() {
+  dsm_region_ = DVMM_TRY(dsm::UffdRegion::create(machine_->ram_base(), machine_->ram_size()));
+  dsm::DsmProtocol::Config dc;
+  dc.local = id_;
+  dc.node_count = static_cast<uint16_t>(config_.nodes.size());
+  dc.page_count = machine_->ram_size() / dsm::kPageSize;
+  dc.initial_owner = 0;
+  dc.max_payload_bytes = transport_->max_frame_size() - dataplane::kHeaderSize;
+  // Long enough for the access that faulted to run before the page may be
+  // taken away again, so two writers of one page both make progress.
+  dc.min_hold_ns = 100'000;
+  dsm_ = DVMM_TRY(dsm::DsmProtocol::create(
+      dc, *dsm_region_, clock_, [this](NodeId dst, dataplane::Payload p) { send(dst, std::move(p)); }));
+  return dsm_region_->start([this](dsm::PageNumber page, dsm::Access access) {
+    auto granted = dsm_->request(page, access);
+    if (!granted) {
+      control_->request_stop(StopReason{StopReason::Kind::kError, 1,
+                                        fmt::format("node {}: guest memory fault: {}", id_,
+                                                    granted.error().message)});
+    } else if (*granted) {
+      dsm_region_->wake(page);  // the page arrived between the fault and now
+    }
+  });
 }
 
 void ClusterNode::send(NodeId dst, dataplane::Payload payload) {
@@ -233,6 +266,9 @@ void ClusterNode::dispatch(const Message& msg) {
       std::lock_guard lock(start_mu_);
       tsc_base_ = clk->t_sender;
     }
+  } else if (msg.header.type >= dataplane::MessageType::kDsmRequest &&
+             msg.header.type <= dataplane::MessageType::kDsmDone) {
+    if (dsm_) dsm_->on_message(src, msg);
   } else if (const auto* ctl = std::get_if<ControlPayload>(&msg.payload)) {
     switch (ctl->code) {
       case ControlCode::kReady: {
@@ -263,6 +299,9 @@ void ClusterNode::stop_from_peer(NodeId src, int status) {
 
 size_t ClusterNode::housekeeping() {
   const uint64_t now = clock_.now_ns();
+  if (dsm_) {
+    if (std::optional<uint64_t> t = dsm_->next_timer_ns(); t && *t <= now) dsm_->run_timers();
+  }
   if (now < next_heartbeat_ns_) return 0;
   next_heartbeat_ns_ = now + kHeartbeatIntervalNs;
   dataplane::HeartbeatPayload hb;
@@ -295,6 +334,9 @@ size_t ClusterNode::housekeeping() {
 std::optional<uint64_t> ClusterNode::next_deadline() const {
   std::optional<uint64_t> d = link_->next_timer_ns();
   if (!d || *d > next_heartbeat_ns_) d = next_heartbeat_ns_;
+  if (dsm_) {
+    if (std::optional<uint64_t> t = dsm_->next_timer_ns(); t && *t < *d) d = t;
+  }
   return d;
 }
 
@@ -396,15 +438,30 @@ StopReason ClusterNode::run() {
     unlink(instance_ram_path(options_.instance).c_str());
     (void)dataplane::ShmTransport::unlink(instance_rings_path(options_.instance));
   }
-  if (options_.print_stats) {
-    auto c = link_->counters();
-    std::fprintf(stderr,
-                 "dvmm: node %u dataplane: sent %lu delivered %lu retransmitted %lu duplicates %lu "
-                 "malformed %lu foreign %lu acks %lu\n",
-                 id_, c.sent, c.delivered, c.retransmitted, c.duplicates, c.malformed, c.foreign,
-                 c.acks_sent);
-  }
+  if (dsm_region_) dsm_region_->stop();
+  if (options_.print_stats) print_stats();
   return reason;
+}
+
+void ClusterNode::print_stats() const {
+  auto c = link_->counters();
+  std::fprintf(stderr,
+               "dvmm: node %u dataplane: sent %lu delivered %lu retransmitted %lu duplicates %lu "
+               "malformed %lu foreign %lu acks %lu\n",
+               id_, c.sent, c.delivered, c.retransmitted, c.duplicates, c.malformed, c.foreign,
+               c.acks_sent);
+  if (dsm_) {
+    auto d = dsm_->counters();
+    auto u = dsm_region_->counters();
+    std::fprintf(stderr,
+                 "dvmm: node %u dsm: faults read %lu write %lu upgrade %lu (uffd missing %lu wp "
+                 "%lu); pages sent %lu (zero %lu) received %lu (zero %lu); bytes sent %lu "
+                 "received %lu; invalidations %lu downgrades %lu; blocked %.3f ms; rejected %lu\n",
+                 id_, d.read_faults, d.write_faults, d.upgrade_faults, u.missing_faults,
+                 u.wp_faults, d.pages_sent, d.zero_pages_sent, d.pages_received,
+                 d.zero_pages_received, d.bytes_sent, d.bytes_received, d.invalidations,
+                 d.downgrades, static_cast<double>(d.blocked_ns) / 1e6, d.rejected);
+  }
 }
 
 }  // namespace dvmm::cluster

@@ -27,6 +27,8 @@
 #include "dataplane/transport.hpp"
 #include "host/cluster/cluster_config.hpp"
 #include "host/common/clock.hpp"
+#include "host/dsm/dsm_protocol.hpp"
+#include "host/dsm/uffd_region.hpp"
 #include "host/vmm/machine.hpp"
 
 namespace dvmm::cluster {
@@ -76,6 +78,8 @@ class ClusterNode final : public RemotePlatform {
   size_t housekeeping();  // heartbeats, liveness
   std::optional<uint64_t> next_deadline() const;
   Status start_barrier();
+  Status start_dsm();
+  void print_stats() const;
   void stop_from_peer(dataplane::NodeId src, int status);
 
   const ClusterConfig config_;
@@ -87,6 +91,11 @@ class ClusterNode final : public RemotePlatform {
   std::unique_ptr<dataplane::ReliableLink> link_;
   std::unique_ptr<dataplane::AdaptivePoller> poller_;
   std::unique_ptr<Machine> machine_;
+  // Distributed shared memory (cluster.memory = "dsm"): the protocol engine
+  // and guest RAM under userfaultfd. Declared after machine_ so they are
+  // destroyed first: the fault thread stops before RAM is unmapped.
+  std::unique_ptr<dsm::DsmProtocol> dsm_;
+  std::unique_ptr<dsm::UffdRegion> dsm_region_;
   std::thread poller_thread_;
 
   std::vector<std::unique_ptr<IoSlot>> io_slots_;  // by vCPU index

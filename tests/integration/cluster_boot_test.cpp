@@ -47,7 +47,7 @@ TEST_P(ClusterBoot, SmpTestPassesAcrossNodes) {
 
 INSTANTIATE_TEST_SUITE_P(Configs, ClusterBoot,
                          ::testing::Values("two-nodes-shm", "four-nodes-shm", "two-nodes-udp",
-                                           "four-nodes-udp"),
+                                           "four-nodes-udp", "two-nodes-shm-dsm"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (char& c : n) {

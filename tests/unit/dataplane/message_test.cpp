@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -53,6 +55,21 @@ auto tie_fields(const HeartbeatPayload& p) {
 }
 auto tie_fields(const ControlPayload& p) {
   return std::tie(p.code, p.status);
+}
+auto tie_fields(const DsmRequestPayload& p) {
+  return std::tie(p.page, p.request_id, p.access);
+}
+auto tie_fields(const DsmForwardPayload& p) {
+  return std::tie(p.page, p.request_id, p.requester, p.action, p.flags, p.acks, p.reserved);
+}
+auto tie_fields(const DsmDataPayload& p) {
+  return std::tie(p.page, p.request_id, p.chunk_offset, p.flags, p.reserved, p.acks, p.data);
+}
+auto tie_fields(const DsmAckPayload& p) {
+  return std::tie(p.page, p.request_id);
+}
+auto tie_fields(const DsmDonePayload& p) {
+  return std::tie(p.page, p.request_id);
 }
 
 bool same_payload(const Payload& a, const Payload& b) {
@@ -129,12 +146,42 @@ std::vector<Message> samples() {
                    8));
   v.push_back(make(HeartbeatPayload{.sent_ns = 0xB1B2B3B4B5B6B7B8ull}, 9));
   v.push_back(make(ControlPayload{.code = ControlCode::kStop, .status = -12345678}, 10));
+  v.push_back(make(DsmRequestPayload{.page = 0x0102030405060708ull,
+                                     .request_id = 0x11121314,
+                                     .access = DsmAccess::kWrite},
+                   11));
+  v.push_back(make(DsmForwardPayload{.page = 0x2122232425262728ull,
+                                     .request_id = 0x31323334,
+                                     .requester = 0x4142,
+                                     .action = DsmAction::kInvalidate,
+                                     .flags = kDsmForwardSendData,
+                                     .acks = 0x5152},
+                   12));
+  DsmDataPayload data{.page = 0x6162636465666768ull,
+                      .request_id = 0x71727374,
+                      .chunk_offset = 0x0F00,
+                      .acks = 0x8182,
+                      .data = {0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8}};
+  v.push_back(make(data, 13));
+  v.push_back(make(DsmAckPayload{.page = 0x9192939495969798ull, .request_id = 0xA1A2A3A4}, 14));
+  v.push_back(make(DsmDonePayload{.page = 0xB1B2B3B4B5B6B7B8ull, .request_id = 0xC1C2C3C4}, 15));
   return v;
 }
 
 // Wire sizes as documented in message.hpp, indexed by type - 1. Written
 // out here, independently of the codec, so a size change fails a test.
-constexpr size_t kDocumentedSize[] = {0, 20, 32, 16, 4, 24, 4, 24, 8, 8};
+// DSM data's is its fixed part; its chunk follows.
+constexpr size_t kDocumentedSize[] = {0, 20, 32, 16, 4, 24, 4, 24, 8, 8, 16, 20, 20, 12, 12};
+constexpr size_t kDsmDataIndex = 13 - 1;
+constexpr unsigned kFirstUnknownType = 16;
+static_assert(std::size(kDocumentedSize) == std::variant_size_v<Payload>);
+
+// The payload_len of m: the documented size, plus the chunk for DSM data.
+size_t payload_size(const Message& m) {
+  const size_t fixed = kDocumentedSize[m.payload.index()];
+  if (const auto* d = std::get_if<DsmDataPayload>(&m.payload)) return fixed + d->data.size();
+  return fixed;
+}
 
 std::string error_of(const Bytes& frame) {
   auto r = decode(frame);
@@ -163,9 +210,9 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, PerType,
 TEST_P(PerType, RoundTripPreservesEveryField) {
   const Message m = msg();
   const Bytes frame = encode_vec(m);
-  ASSERT_EQ(frame.size(), kHeaderSize + kDocumentedSize[GetParam()]);
+  ASSERT_EQ(frame.size(), kHeaderSize + payload_size(m));
   EXPECT_EQ(frame[2], GetParam() + 1) << "type byte";
-  EXPECT_EQ(frame[20] | frame[21] << 8, kDocumentedSize[GetParam()]) << "payload_len";
+  EXPECT_EQ(frame[20] | frame[21] << 8, payload_size(m)) << "payload_len";
 
   auto r = decode(frame);
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -203,6 +250,18 @@ TEST_P(PerType, TrailingBytesAreRejected) {
 TEST_P(PerType, PayloadLenMismatchIsRejected) {
   const Message m = msg();
   const size_t size = kDocumentedSize[GetParam()];
+  if (GetParam() == kDsmDataIndex) {
+    // Variable length: payload_len must lie in the fixed size .. fixed size
+    // + a page, and then agree with chunk_len (checked in its own tests).
+    for (size_t wrong : {size - 1, size_t{0}, size + kDsmPageSize + 1, size_t{0xFFFF}}) {
+      Bytes frame = encode_vec(m);
+      frame[20] = static_cast<uint8_t>(wrong);
+      frame[21] = static_cast<uint8_t>(wrong >> 8);
+      EXPECT_EQ(error_of(frame), "payload_len " + std::to_string(wrong) +
+                                     " is out of range for the DSM data payload (20-4116)");
+    }
+    return;
+  }
   for (size_t wrong : {size + 1, size + 100, size == 0 ? size_t{0xFFFF} : size - 1}) {
     Bytes frame = encode_vec(m);
     frame[20] = static_cast<uint8_t>(wrong);
@@ -215,7 +274,7 @@ TEST_P(PerType, PayloadLenMismatchIsRejected) {
 
 TEST_P(PerType, EncodeIntoTooSmallBufferWritesNothing) {
   const Message m = msg();
-  const size_t full = kHeaderSize + kDocumentedSize[GetParam()];
+  const size_t full = kHeaderSize + payload_size(m);
   for (size_t len = 0; len < full; ++len) {
     Bytes buf(full + 8, 0xA5);
     EXPECT_EQ(encode(m, std::span<uint8_t>(buf.data(), len)), 0u) << "length " << len;
@@ -375,7 +434,7 @@ TEST(MessageDecode, WrongVersion) {
 }
 
 TEST(MessageDecode, UnknownType) {
-  for (uint8_t t : std::initializer_list<uint8_t>{0, 11, 77, 255}) {
+  for (uint8_t t : std::initializer_list<uint8_t>{0, kFirstUnknownType, 77, 255}) {
     Bytes f = ipi_frame();
     f[2] = t;
     EXPECT_EQ(error_of(f), "unknown message type " + std::to_string(t));
@@ -432,6 +491,9 @@ TEST(MessageDecode, ReservedPayloadBytesMustBeZero) {
       {4, {1, 2, 3}},         // EOI reserved[3]
       {5, {17, 18, 19}},      // APIC update reserved[3]
       {9, {1, 2, 3}},         // control reserved[3]
+      {10, {13, 14, 15}},     // DSM request reserved[3]
+      {11, {18, 19}},         // DSM forward reserved u16
+      {12, {17}},             // DSM data reserved u8
   };
   for (const auto& c : cases) {
     const Message m = samples()[c.sample];
@@ -549,6 +611,190 @@ TEST(MessageDecode, ControlCodes) {
   }
 }
 
+// ---- DSM payloads --------------------------------------------------------------------------
+
+Bytes payload_of(const Message& m) {
+  const Bytes frame = encode_vec(m);
+  return Bytes(frame.begin() + static_cast<ptrdiff_t>(kHeaderSize), frame.end());
+}
+
+TEST(MessageGolden, DsmFixedPayloadLayouts) {
+  Message m;
+  m.payload = DsmRequestPayload{.page = 0x0000'0001'0002'0003ull,
+                                .request_id = 0x0A0B0C0D,
+                                .access = DsmAccess::kWrite};
+  EXPECT_EQ(payload_of(m), (Bytes{0x03, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00,  // page
+                                  0x0D, 0x0C, 0x0B, 0x0A,                          // request_id
+                                  0x01, 0x00, 0x00, 0x00}));  // access write, reserved[3]
+
+  m.payload = DsmForwardPayload{.page = 0x1234,
+                                .request_id = 7,
+                                .requester = 0x0302,
+                                .action = DsmAction::kDowngrade,
+                                .flags = kDsmForwardSendData,
+                                .acks = 0x0605};
+  EXPECT_EQ(payload_of(m), (Bytes{0x34, 0x12, 0, 0, 0, 0, 0, 0,  // page
+                                  0x07, 0x00, 0x00, 0x00,        // request_id
+                                  0x02, 0x03,                    // requester
+                                  0x01, 0x01,                    // action downgrade, flags send data
+                                  0x05, 0x06,                    // acks
+                                  0x00, 0x00}));                 // reserved
+
+  m.payload = DsmAckPayload{.page = 0x0102030405060708ull, .request_id = 0x11223344};
+  const Bytes ack = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x44, 0x33, 0x22, 0x11};
+  EXPECT_EQ(payload_of(m), ack);
+  m.payload = DsmDonePayload{.page = 0x0102030405060708ull, .request_id = 0x11223344};
+  EXPECT_EQ(payload_of(m), ack);
+  EXPECT_EQ(encode_vec(m)[2], static_cast<uint8_t>(MessageType::kDsmDone));
+}
+
+TEST(MessageGolden, DsmDataFrameCarriesItsChunkAfterTheFixedPart) {
+  Message m;
+  m.header.src_node = 1;
+  m.header.dst_node = 2;
+  m.header.seq = 3;
+  m.header.ack = 4;
+  m.header.cluster_id = 5;
+  m.payload = DsmDataPayload{.page = 0x42,
+                             .request_id = 9,
+                             .chunk_offset = 0x0FFC,
+                             .acks = 3,
+                             .data = {0xDE, 0xAD, 0xBE, 0xEF}};
+  const Bytes expected = {
+      0xD7, 0x01, 0x0D, 0x00,  // magic, version, type DSM data, flags
+      0x01, 0x00, 0x02, 0x00,  // src, dst
+      0x03, 0x00, 0x00, 0x00,  // seq
+      0x04, 0x00, 0x00, 0x00,  // ack
+      0x05, 0x00, 0x00, 0x00,  // cluster_id
+      0x18, 0x00, 0x00, 0x00,  // payload_len 24 = 20 + 4, reserved
+      0x42, 0, 0, 0, 0, 0, 0, 0,  // page
+      0x09, 0x00, 0x00, 0x00,     // request_id
+      0xFC, 0x0F, 0x04, 0x00,     // chunk_offset 4092, chunk_len 4
+      0x00, 0x00, 0x03, 0x00,     // flags, reserved, acks 3
+      0xDE, 0xAD, 0xBE, 0xEF,     // the chunk
+  };
+  EXPECT_EQ(encode_vec(m), expected);
+  auto r = decode(expected);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& got = std::get<DsmDataPayload>(r->payload);
+  EXPECT_EQ(got.page, 0x42u);
+  EXPECT_EQ(got.chunk_offset, 0x0FFC);
+  EXPECT_EQ(got.acks, 3);
+  EXPECT_EQ(got.data, (Bytes{0xDE, 0xAD, 0xBE, 0xEF})) << "chunk_len 4 from the wire";
+
+  // A zero page and a grant carry no bytes at all.
+  for (uint8_t flag : {kDsmDataZero, kDsmDataNone}) {
+    m.payload = DsmDataPayload{.page = 0x42, .request_id = 9, .flags = flag, .acks = 2};
+    const Bytes f = encode_vec(m);
+    ASSERT_EQ(f.size(), kHeaderSize + kDsmDataFixedSize);
+    EXPECT_EQ(f[20], kDsmDataFixedSize);
+    EXPECT_EQ(f[kHeaderSize + 16], flag);
+    EXPECT_EQ(error_of(f), "<decoded>");
+  }
+}
+
+TEST(MessageEncode, AWholePageIsTheLargestMessage) {
+  DsmDataPayload d{.page = 1, .request_id = 2, .data = Bytes(kDsmPageSize)};
+  for (size_t i = 0; i < kDsmPageSize; ++i) d.data[i] = static_cast<uint8_t>(i * 7 + 1);
+  const Message m = make(d);
+  const Bytes frame = encode_vec(m);
+  ASSERT_EQ(frame.size(), kMaxMessageSize);
+  EXPECT_EQ(kMaxMessageSize, 24u + 20u + 4096u);
+  EXPECT_EQ(frame[20] | frame[21] << 8, 20 + 4096);
+  auto r = decode(frame);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(same_payload(r->payload, m.payload));
+  EXPECT_EQ(std::get<DsmDataPayload>(r->payload).data, d.data);
+}
+
+TEST(MessageEncode, AChunkLongerThanAPageDoesNotEncode) {
+  DsmDataPayload d{.data = Bytes(kDsmPageSize + 1, 0x11)};
+  Bytes buf(kMaxMessageSize + 64, 0xA5);
+  EXPECT_EQ(encode(make(d), buf), 0u);
+  EXPECT_EQ(buf, Bytes(kMaxMessageSize + 64, 0xA5));
+}
+
+Message dsm_data(void (*edit)(DsmDataPayload&)) {
+  DsmDataPayload d = std::get<DsmDataPayload>(samples()[kDsmDataIndex].payload);
+  edit(d);
+  return make(d);
+}
+
+TEST(MessageDecode, DsmDataChunkLenMustAgreeWithPayloadLen) {
+  // payload_len in range, frame length consistent with it, but chunk_len
+  // says otherwise.
+  Bytes f = encode_vec(samples()[kDsmDataIndex]);  // chunk_len 8, payload_len 28
+  f.push_back(0x77);
+  f[20] = 29;
+  EXPECT_EQ(error_of(f), "DSM data chunk_len 8 disagrees with payload_len 29 (20 fixed + 9)");
+  f.resize(f.size() - 2);
+  f[20] = 27;
+  EXPECT_EQ(error_of(f), "DSM data chunk_len 8 disagrees with payload_len 27 (20 fixed + 7)");
+  // Only the fixed part: a chunk_len of 8 with nothing behind it.
+  f.resize(kHeaderSize + kDsmDataFixedSize);
+  f[20] = 20;
+  EXPECT_EQ(error_of(f), "DSM data chunk_len 8 disagrees with payload_len 20 (20 fixed + 0)");
+}
+
+TEST(MessageDecode, DsmDataChunksStayInsideThePage) {
+  // The sample's chunk is 8 bytes.
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) { d.chunk_offset = 4088; }))),
+            "<decoded>");
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) { d.chunk_offset = 4089; }))),
+            "DSM data chunk 4089+8 runs past the 4096-byte page");
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) {
+              d.chunk_offset = 0xFFFF;
+              d.data.resize(1);
+            }))),
+            "DSM data chunk 65535+1 runs past the 4096-byte page");
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) {
+              d.chunk_offset = 0;
+              d.data = Bytes(kDsmPageSize, 1);
+            }))),
+            "<decoded>");
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) { d.data.clear(); }))),
+            "DSM data chunk is empty");
+}
+
+TEST(MessageDecode, DsmDataFlags) {
+  // Zero page or grant: no bytes, offset 0.
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) { d.flags = kDsmDataZero; }))),
+            "DSM data without bytes (flags 0x1) has chunk 3840+8, not 0+0");
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) {
+              d.flags = kDsmDataNone;
+              d.data.clear();
+            }))),
+            "DSM data without bytes (flags 0x2) has chunk 3840+0, not 0+0");
+  EXPECT_EQ(error_of(encode_vec(dsm_data([](DsmDataPayload& d) {
+              d.flags = kDsmDataZero | kDsmDataNone;
+              d.chunk_offset = 0;
+              d.data.clear();
+            }))),
+            "DSM data cannot be both a zero page and no data");
+  for (uint8_t bit = 2; bit < 8; ++bit) {
+    DsmDataPayload d{.flags = static_cast<uint8_t>(1u << bit)};
+    EXPECT_THAT(error_of(encode_vec(make(d))), HasSubstr("DSM data flags")) << int{bit};
+  }
+}
+
+TEST(MessageDecode, DsmRequestAndForwardEnums) {
+  DsmRequestPayload r{.access = static_cast<DsmAccess>(2)};
+  EXPECT_EQ(error_of(encode_vec(make(r))), "DSM request access 2 is unknown (0 = read, 1 = write)");
+  for (uint8_t a : std::initializer_list<uint8_t>{0, 3, 255}) {
+    DsmForwardPayload f{.action = static_cast<DsmAction>(a), .flags = kDsmForwardSendData};
+    EXPECT_EQ(error_of(encode_vec(make(f))),
+              "DSM forward action " + std::to_string(a) +
+                  " is unknown (1 = downgrade, 2 = invalidate)");
+  }
+  DsmForwardPayload f{.action = DsmAction::kInvalidate, .flags = 0};
+  EXPECT_EQ(error_of(encode_vec(make(f))), "<decoded>") << "an invalidation may send no data";
+  f.action = DsmAction::kDowngrade;
+  EXPECT_EQ(error_of(encode_vec(make(f))), "DSM forward downgrade must send data");
+  f.flags = 0x03;
+  EXPECT_EQ(error_of(encode_vec(make(f))),
+            "DSM forward flags 0x3 set undefined bits (defined: 0x1)");
+}
+
 // ---- names -------------------------------------------------------------------------------
 
 TEST(MessageTypeName, EveryTypeHasADistinctName) {
@@ -562,7 +808,8 @@ TEST(MessageTypeName, EveryTypeHasADistinctName) {
   EXPECT_STREQ(message_type_name(MessageType::kIpi), "IPI");
   EXPECT_STREQ(message_type_name(MessageType::kIoRequest), "I/O request");
   EXPECT_STREQ(message_type_name(static_cast<MessageType>(0)), "unknown");
-  EXPECT_STREQ(message_type_name(static_cast<MessageType>(11)), "unknown");
+  EXPECT_STREQ(message_type_name(MessageType::kDsmData), "DSM data");
+  EXPECT_STREQ(message_type_name(static_cast<MessageType>(kFirstUnknownType)), "unknown");
   EXPECT_STREQ(message_type_name(static_cast<MessageType>(255)), "unknown");
 }
 
@@ -627,9 +874,52 @@ Message random_valid(std::mt19937_64& rng) {
     case 8:
       m.payload = HeartbeatPayload{.sent_ns = rng()};
       break;
-    default:
+    case 9:
       m.payload =
           ControlPayload{.code = static_cast<ControlCode>(1 + rng() % 3), .status = u(int32_t{})};
+      break;
+    case 10:
+      m.payload = DsmRequestPayload{.page = rng(),
+                                    .request_id = u(uint32_t{}),
+                                    .access = static_cast<DsmAccess>(rng() & 1)};
+      break;
+    case 11: {
+      const bool downgrade = rng() & 1;
+      m.payload = DsmForwardPayload{
+          .page = rng(),
+          .request_id = u(uint32_t{}),
+          .requester = u(uint16_t{}),
+          .action = downgrade ? DsmAction::kDowngrade : DsmAction::kInvalidate,
+          .flags = static_cast<uint8_t>(downgrade ? kDsmForwardSendData : rng() & 1),
+          .acks = u(uint16_t{})};
+      break;
+    }
+    case 12: {
+      DsmDataPayload d{.page = rng(), .request_id = u(uint32_t{}), .acks = u(uint16_t{})};
+      switch (rng() % 4) {
+        case 0:
+          d.flags = kDsmDataZero;
+          break;
+        case 1:
+          d.flags = kDsmDataNone;
+          break;
+        default: {
+          // Mostly short chunks (the loops run many times), sometimes a page.
+          const size_t len = rng() % 16 == 0 ? 1 + rng() % kDsmPageSize : 1 + rng() % 64;
+          d.chunk_offset = static_cast<uint16_t>(rng() % (kDsmPageSize - len + 1));
+          d.data.resize(len);
+          for (auto& b : d.data) b = static_cast<uint8_t>(rng());
+          break;
+        }
+      }
+      m.payload = d;
+      break;
+    }
+    case 13:
+      m.payload = DsmAckPayload{.page = rng(), .request_id = u(uint32_t{})};
+      break;
+    default:
+      m.payload = DsmDonePayload{.page = rng(), .request_id = u(uint32_t{})};
       break;
   }
   m.header.type = static_cast<MessageType>(m.payload.index() + 1);
@@ -659,15 +949,27 @@ TEST(MessageFuzz, MutatedFramesNeverCrashAndAcceptedOnesReEncodeExactly) {
   for (int i = 0; i < 200000; ++i) {
     Bytes f;
     switch (rng() % 5) {
-      case 0:  // entirely random bytes, random length
-        f.resize(rng() % (kMaxMessageSize + 8));
+      case 0:  // entirely random bytes, random length (mostly short: they're many)
+        f.resize(rng() % 8 == 0 ? rng() % (kMaxMessageSize + 8) : rng() % 96);
         for (auto& b : f) b = static_cast<uint8_t>(rng());
         break;
       case 1: {  // random bytes behind a plausible header
-        const auto type = static_cast<uint8_t>(1 + rng() % 12);
-        const size_t len = type <= 10 ? kDocumentedSize[type - 1] : rng() % 40;
-        f.resize(kHeaderSize + len);
-        for (auto& b : f) b = static_cast<uint8_t>(rng());
+        const auto type = static_cast<uint8_t>(1 + rng() % (kFirstUnknownType + 1));
+        size_t len = type < kFirstUnknownType ? kDocumentedSize[type - 1] : rng() % 40;
+        if (type == kDsmDataIndex + 1) {
+          // A chunk_len that agrees with payload_len, so the flags and
+          // chunk checks get random input too.
+          const size_t chunk = rng() % 80;
+          len += chunk;
+          f.resize(kHeaderSize + len);
+          for (auto& b : f) b = static_cast<uint8_t>(rng());
+          f[kHeaderSize + 14] = static_cast<uint8_t>(chunk);
+          f[kHeaderSize + 15] = 0;
+        }
+        if (f.empty()) {
+          f.resize(kHeaderSize + len);
+          for (auto& b : f) b = static_cast<uint8_t>(rng());
+        }
         f[0] = kWireMagic;
         f[1] = kWireVersion;
         f[2] = type;
