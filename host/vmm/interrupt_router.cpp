@@ -65,7 +65,10 @@ void InterruptRouter::select_targets_locked(const InterruptMessage& msg, std::ve
 }
 
 void InterruptRouter::deliver(const InterruptMessage& msg) {
-  std::vector<Target> chosen;
+  // Targets are fixed once the VM runs (add_cpu happens before), so
+  // pointers stay valid after the lock is dropped; copying the
+  // std::functions would allocate on every IPI.
+  std::vector<const Target*> chosen;
   {
     std::lock_guard lock(mu_);
     std::vector<int> targets;
@@ -91,11 +94,11 @@ void InterruptRouter::deliver(const InterruptMessage& msg) {
       targets.assign(1, best);
     }
     counters_.delivered += targets.size();
-    for (int i : targets) chosen.push_back(cpus_[static_cast<size_t>(i)].target);
+    for (int i : targets) chosen.push_back(&cpus_[static_cast<size_t>(i)].target);
   }
   // Deliver outside the lock: a target may be the sender itself, whose LAPIC
   // observer re-enters update_addressing.
-  for (const Target& t : chosen) t.deliver(msg);
+  for (const Target* t : chosen) t->deliver(msg);
 }
 
 void InterruptRouter::broadcast_eoi(uint8_t vector) {

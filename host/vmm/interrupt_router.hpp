@@ -30,7 +30,8 @@ class InterruptRouter final : public ApicBus {
   };
 
   // Registers vCPU `index` with its current addressing. Indices are dense
-  // from 0 and registered before the VM runs.
+  // from 0 and all registered before the VM runs: deliver() relies on the
+  // targets not moving afterwards.
   void add_cpu(int index, const ApicAddressing& addressing, Target target);
   // Keeps destination matching current when a guest rewrites ID/LDR/DFR.
   void update_addressing(int index, const ApicAddressing& addressing);

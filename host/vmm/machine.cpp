@@ -117,6 +117,7 @@ struct Machine::Impl {
   std::vector<VcpuThread*> vcpu_by_index;
   std::vector<std::unique_ptr<VcpuThread>> vcpus;  // the local ones
   boot::MultibootBoot boot{};
+  boot::PlatformDescription platform;  // what the firmware tables describe
 
   Impl(MachineConfig c, GuestRam r, KvmVmSetup k)
       : config(std::move(c)), ram(std::move(r)), kvm(std::move(k)) {}
@@ -129,7 +130,7 @@ struct Machine::Impl {
 };
 
 Status Machine::Impl::add_devices() {
-  ioapic = std::make_shared<Ioapic>(router, static_cast<uint8_t>(config.vcpus));
+  ioapic = std::make_shared<Ioapic>(router, static_cast<uint8_t>(platform.ioapic_id));
   pic = std::make_shared<Pic8259>();
   isa_irqs = std::make_unique<IsaIrqs>(*pic, *ioapic);
   uart = std::make_shared<Uart16550>(*isa_irqs, 4, [this](uint8_t b) { console.put(b); });
@@ -261,6 +262,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
                      : DVMM_TRY(GuestRam::open_shared(config.shared_ram_path, config.memory_bytes,
                                                       config.io_home()));
   boot::MultibootBoot boot_info{};
+  const auto platform = boot::PlatformDescription::with_cpus(config.vcpus);
   if (config.io_home()) {
     // The I/O home loads the guest and its firmware tables; other nodes see
     // them through the shared RAM once the VM starts.
@@ -271,7 +273,6 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
       return Error::format("kernel '{}': {}", config.kernel_path, loaded.error().message);
     }
     boot_info = *loaded;
-    const auto platform = boot::PlatformDescription::with_cpus(config.vcpus);
     DVMM_TRY(boot::write_mp_table(ram, platform));
     DVMM_TRY(boot::write_acpi_tables(ram, platform));
   }
@@ -279,6 +280,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   KvmVmSetup kvm = DVMM_TRY(create_kvm_vm(ram));
   auto impl = std::make_unique<Impl>(config, std::move(ram), std::move(kvm));
   impl->boot = boot_info;
+  impl->platform = platform;
   if (config.io_home()) DVMM_TRY(impl->add_devices());
   DVMM_TRY(impl->add_vcpus());
   if (config.is_local(0)) DVMM_TRY(impl->set_boot_registers());
