@@ -1,5 +1,7 @@
 #include "dataplane/dpdk/eal.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -101,7 +103,16 @@ Status eal_init(const std::vector<std::string>& args) {
   for (auto& a : s.argv_storage) s.argv.push_back(a.data());
   s.argv.push_back(nullptr);
 
+  // rte_eal_init pins the calling thread to the main lcore (CPU 0 unless
+  // -l says otherwise), and every thread it creates later (vCPUs, the
+  // poller) would inherit that: several nodes on one host would then all run
+  // on CPU 0. dvmm runs no lcore workers, so the thread gets its affinity
+  // back; an operator who wants pinning sets it with taskset or cgroups.
+  cpu_set_t affinity;
+  const bool have_affinity =
+      pthread_getaffinity_np(pthread_self(), sizeof(affinity), &affinity) == 0;
   const int r = rte_eal_init(static_cast<int>(s.argv_storage.size()), s.argv.data());
+  if (have_affinity) (void)pthread_setaffinity_np(pthread_self(), sizeof(affinity), &affinity);
   if (r < 0) {
     const int err = rte_errno;
     s.failure = Error::format("dpdk: EAL initialisation failed with [{}]: {} (rte_errno {}).{}",

@@ -3,6 +3,8 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -111,6 +113,105 @@ Status parse_address(const std::string& text, NodeConfig& node, const std::strin
   return {};
 }
 
+Result<std::vector<std::string>> get_string_list(const toml::table& t, std::string_view key,
+                                                 const std::string& where,
+                                                 const std::string& source) {
+  std::vector<std::string> out;
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return out;
+  const toml::array* a = n->as_array();
+  if (a == nullptr) {
+    return Error::format("{}: {}.{} must be a list of strings, e.g. [\"--no-huge\", \"-m\", \"256\"]",
+                         at(source, *n), where, key);
+  }
+  for (const toml::node& e : *a) {
+    if (!e.is_string()) {
+      return Error::format("{}: {}.{} must list strings only (quote numbers: \"256\")",
+                           at(source, e), where, key);
+    }
+    out.emplace_back(*e.value<std::string_view>());
+  }
+  return out;
+}
+
+// "02:00:00:00:00:01": six hex bytes, unicast (a node's frames are
+// addressed to it alone) and not all-zero.
+Status parse_mac(const std::string& text, std::array<uint8_t, 6>& mac, const std::string& where) {
+  unsigned b[6];
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+                  &b[5], &tail) != 6 ||
+      text.size() != 17) {
+    return Error::format("{}: mac = \"{}\" is not a MAC address like \"02:00:00:00:00:01\"", where,
+                         text);
+  }
+  for (size_t i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(b[i]);
+  if ((mac[0] & 1) != 0) {
+    return Error::format("{}: mac = \"{}\" is a multicast address (lowest bit of the first byte "
+                         "set): use a unicast one such as \"02:00:00:00:00:01\"",
+                         where, text);
+  }
+  if (std::all_of(mac.begin(), mac.end(), [](uint8_t x) { return x == 0; })) {
+    return Error::format("{}: mac = \"{}\" is the zero address", where, text);
+  }
+  return {};
+}
+
+// A locally administered unicast MAC unique per cluster and node.
+std::array<uint8_t, 6> default_mac(uint32_t cluster_id, uint16_t node) {
+  return {0x02, 0xd7, static_cast<uint8_t>(cluster_id >> 8), static_cast<uint8_t>(cluster_id),
+          static_cast<uint8_t>(node >> 8), static_cast<uint8_t>(node)};
+}
+
+Status parse_dpdk(const toml::table& root, ClusterConfig& c, const std::string& src) {
+  const toml::node* node = root.get("dpdk");
+  if (node == nullptr) return {};
+  const toml::table* t = node->as_table();
+  if (t == nullptr) return Error::format("{}: dpdk must be a table ([dpdk])", at(src, *node));
+  if (c.transport != TransportKind::kDpdk) {
+    return Error::format("{}: [dpdk] is set but cluster.transport is \"{}\": set transport = "
+                         "\"dpdk\" or remove [dpdk]",
+                         at(src, *node), transport_name(c.transport));
+  }
+  DVMM_TRY(check_keys(*t, {"eal_args", "network", "mtu", "port", "mbufs", "polling"}, "[dpdk]",
+                      src));
+  DpdkSettings& d = c.dpdk;
+  d.eal_args = DVMM_TRY(get_string_list(*t, "eal_args", "dpdk", src));
+  const std::string network = DVMM_TRY(get_string(*t, "network", "host", "dpdk", src));
+  if (network == "host") {
+    d.network = DpdkNetwork::kHost;
+  } else if (network == "namespaces") {
+    d.network = DpdkNetwork::kNamespaces;
+  } else {
+    return Error::format("{}: dpdk.network = \"{}\": use \"host\" (ports from the EAL arguments) "
+                         "or \"namespaces\" (dvmm run joins per-node namespaces by veth pairs)",
+                         at(src, *t->get("network")), network);
+  }
+  // A veth needs an MTU; a host port keeps its own unless told.
+  const uint16_t mtu_default = d.network == DpdkNetwork::kNamespaces ? 9000 : 0;
+  d.mtu = DVMM_TRY(get_int<uint16_t>(*t, "mtu", 0, 9000, mtu_default, "dpdk", src));
+  if (d.mtu != 0 && d.mtu < 576) {
+    return Error::format("{}: dpdk.mtu = {} is too small: choose 576 to 9000 (9000 carries a "
+                         "4 KiB page in one frame), or 0 to keep the port's",
+                         at(src, *t->get("mtu")), d.mtu);
+  }
+  if (d.network == DpdkNetwork::kNamespaces && d.mtu == 0) {
+    return Error::format("{}: dpdk.mtu = 0 cannot be used with network = \"namespaces\": the "
+                         "veths dvmm creates need an MTU (576 to 9000)",
+                         at(src, *t->get("mtu")));
+  }
+  d.port_id = DVMM_TRY(get_int<uint16_t>(*t, "port", 0, 1023, 0, "dpdk", src));
+  d.mbufs = DVMM_TRY(get_int<uint32_t>(*t, "mbufs", 1024, 1u << 20, 4096, "dpdk", src));
+  const std::string polling = DVMM_TRY(get_string(*t, "polling", "adaptive", "dpdk", src));
+  if (polling != "adaptive" && polling != "busy") {
+    return Error::format("{}: dpdk.polling = \"{}\": use \"adaptive\" (spin while traffic flows, "
+                         "then sleep) or \"busy\" (never sleep: one dedicated core per node)",
+                         at(src, *t->get("polling")), polling);
+  }
+  d.busy_poll = polling == "busy";
+  return {};
+}
+
 Status parse_vm(const toml::table& root, ClusterConfig& c, const std::string& src) {
   const toml::table* vm = root["vm"].as_table();
   if (vm == nullptr) return Error::format("{}: missing [vm] table (vcpus, memory, kernel)", src);
@@ -151,8 +252,11 @@ Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::strin
     c.transport = TransportKind::kShm;
   } else if (transport == "udp") {
     c.transport = TransportKind::kUdp;
+  } else if (transport == "dpdk") {
+    c.transport = TransportKind::kDpdk;
   } else {
-    return Error::format("{}: cluster.transport = \"{}\" is not a transport: use \"shm\" or \"udp\"",
+    return Error::format(
+        "{}: cluster.transport = \"{}\" is not a transport: use \"shm\", \"udp\" or \"dpdk\"",
                          at(src, *cl->get("transport")), transport);
   }
   // Nodes that talk over shm are on one host and can share a file; with any
@@ -182,7 +286,7 @@ Status parse_nodes(const toml::table& root, ClusterConfig& c, const std::string&
   for (const toml::node& n : *nodes) {
     const toml::table* t = n.as_table();
     if (t == nullptr) return Error::format("{}: 'node' must be an array of tables ([[node]])", at(src, n));
-    DVMM_TRY(check_keys(*t, {"id", "vcpus", "address"}, "[[node]]", src));
+    DVMM_TRY(check_keys(*t, {"id", "vcpus", "address", "mac", "eal_args"}, "[[node]]", src));
     NodeConfig node;
     if (t->get("id") == nullptr) return Error::format("{}: [[node]] without an id", at(src, n));
     node.id = DVMM_TRY(get_int<uint16_t>(*t, "id", 0, 1023, 0, "node", src));
@@ -205,6 +309,29 @@ Status parse_nodes(const toml::table& root, ClusterConfig& c, const std::string&
     if (const toml::node* a = t->get("address")) {
       if (!a->is_string()) return Error::format("{}: address must be a string \"host:port\"", where);
       DVMM_TRY(parse_address(std::string(*a->value<std::string_view>()), node, where));
+    }
+    const bool dpdk = c.transport == TransportKind::kDpdk;
+    for (const char* key : {"mac", "eal_args"}) {
+      if (!dpdk && t->get(key) != nullptr) {
+        return Error::format("{}: {} is for the dpdk transport, but cluster.transport is \"{}\"",
+                             where, key, transport_name(c.transport));
+      }
+    }
+    node.mac = default_mac(c.cluster_id, node.id);
+    if (const toml::node* m = t->get("mac")) {
+      if (!m->is_string()) return Error::format("{}: mac must be a string \"xx:xx:xx:xx:xx:xx\"", where);
+      DVMM_TRY(parse_mac(std::string(*m->value<std::string_view>()), node.mac, where));
+    }
+    node.eal_args = DVMM_TRY(get_string_list(*t, "eal_args", "node", src));
+    if (dpdk && c.dpdk.network == DpdkNetwork::kNamespaces && !node.eal_args.empty()) {
+      for (const std::string& a : node.eal_args) {
+        if (a.find("vdev") != std::string::npos) {
+          return Error::format("{}: eal_args add a port ({}) but dpdk.network = \"namespaces\" "
+                               "gives every node its own net_af_packet port: remove it, or use "
+                               "network = \"host\"",
+                               where, a);
+        }
+      }
     }
     parsed.push_back(std::move(node));
   }
@@ -246,6 +373,16 @@ Status parse_nodes(const toml::table& root, ClusterConfig& c, const std::string&
     return Error::format("{}: vCPU 0 (the bootstrap processor) must run on node 0, not node {}",
                          src, c.vcpu_node[0]);
   }
+  if (c.transport == TransportKind::kDpdk) {
+    std::set<std::array<uint8_t, 6>> macs;
+    for (const NodeConfig& n : c.nodes) {
+      if (!macs.insert(n.mac).second) {
+        return Error::format("{}: node {} has the same MAC as another node: give every node its "
+                             "own mac",
+                             src, n.id);
+      }
+    }
+  }
   if (c.transport == TransportKind::kUdp) {
     for (const NodeConfig& n : c.nodes) {
       if (n.host.empty()) {
@@ -263,6 +400,7 @@ const char* transport_name(TransportKind kind) {
   switch (kind) {
     case TransportKind::kShm: return "shm";
     case TransportKind::kUdp: return "udp";
+    case TransportKind::kDpdk: return "dpdk";
   }
   return "?";
 }
@@ -281,14 +419,40 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, std::string_vi
     return Error::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column,
                          e.description());
   }
-  DVMM_TRY(check_keys(root, {"vm", "cluster", "node"}, "the top level", c.source));
+  DVMM_TRY(check_keys(root, {"vm", "cluster", "dpdk", "node"}, "the top level", c.source));
   DVMM_TRY(parse_vm(root, c, c.source));
   DVMM_TRY(parse_cluster(root, c, c.source));
+  DVMM_TRY(parse_dpdk(root, c, c.source));
   DVMM_TRY(parse_nodes(root, c, c.source));
   if (!c.bundled_kernel() && std::filesystem::path(c.kernel).is_relative()) {
     c.kernel = (std::filesystem::path(c.source).parent_path() / c.kernel).string();
   }
   return c;
+}
+
+std::vector<std::string> node_eal_args(const ClusterConfig& config, uint16_t id,
+                                       const std::string& instance) {
+  auto expand = [&](std::string a) {
+    for (auto [key, value] : {std::pair<std::string_view, std::string>{"{node}", std::to_string(id)},
+                              {"{instance}", instance}}) {
+      for (size_t at = a.find(key); at != std::string::npos; at = a.find(key, at + value.size())) {
+        a.replace(at, key.size(), value);
+      }
+    }
+    return a;
+  };
+  std::vector<std::string> args;
+  for (const std::string& a : config.dpdk.eal_args) args.push_back(expand(a));
+  if (id < config.nodes.size()) {
+    for (const std::string& a : config.nodes[id].eal_args) args.push_back(expand(a));
+  }
+  if (config.dpdk.network == DpdkNetwork::kNamespaces) {
+    // framesz 8192: a received frame of up to 8110 bytes fits one ring slot
+    // (dataplane/dpdk_transport.hpp), so a page travels in one frame at MTU 9000.
+    args.push_back(fmt::format("--vdev=net_af_packet0,iface={},blocksz=8192,framesz=8192",
+                               kNamespaceInterface));
+  }
+  return args;
 }
 
 Result<ClusterConfig> load_cluster_config(const std::string& path) {

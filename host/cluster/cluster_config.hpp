@@ -11,15 +11,33 @@
 //
 //   [cluster]
 //   id = 1                     # 32-bit cluster id carried in every frame
-//   transport = "shm"          # "shm" (one host) or "udp"
+//   transport = "shm"          # "shm" (one host), "udp" or "dpdk"
 //   memory = "dsm"             # guest RAM: "shared" tmpfs file (one host only) or "dsm";
 //                              # default "shared" with the shm transport, "dsm" otherwise
+//
+//   [dpdk]                     # transport = "dpdk" only
+//   eal_args = ["--no-huge", "--no-pci", "-m", "256", "--no-shconf"]
+//                              # every node's EAL arguments, passed through untouched
+//                              # except that {node} and {instance} are replaced
+//   network = "host"           # "host": each node's port is what its EAL arguments
+//                              # make (a NIC, net_memif, ...); "namespaces": `dvmm run`
+//                              # puts each node in its own network namespace, all joined
+//                              # by veth pairs to one bridge, and gives each node a
+//                              # net_af_packet port on its veth (one host, as if many)
+//   mtu = 9000                 # namespaces: the veths' MTU; host: set on the port (0: keep)
+//   port = 0                   # DPDK port id of the node's port
+//   mbufs = 4096               # mbuf pool size
+//   polling = "adaptive"       # or "busy": the poller never sleeps (a dedicated core)
 //
 //   [[node]]
 //   id = 0                     # dense from 0; node 0 is the I/O home and runs vCPU 0
 //   vcpus = [0, 1]
 //   address = "127.0.0.1:7100" # udp: host:port this node receives on
+//   mac = "02:00:00:00:00:01"  # dpdk: this node's MAC (default 02:d7:<cluster id>:<node id>)
+//   eal_args = ["--vdev=net_memif0,role=server"]  # dpdk: appended to [dpdk] eal_args
 #pragma once
+
+#include <array>
 
 #include <cstdint>
 #include <string>
@@ -30,7 +48,9 @@
 
 namespace dvmm::cluster {
 
-enum class TransportKind { kShm, kUdp };
+enum class TransportKind { kShm, kUdp, kDpdk };
+// Where the nodes' DPDK ports come from (see [dpdk] network above).
+enum class DpdkNetwork { kHost, kNamespaces };
 // How guest RAM is shared: one tmpfs file mapped by every node (nodes on
 // one host), or the distributed shared memory protocol (nothing shared).
 enum class MemoryMode { kShared, kDsm };
@@ -40,6 +60,17 @@ struct NodeConfig {
   std::vector<uint32_t> vcpus;
   std::string host;   // from address; empty when the transport needs none
   uint16_t port = 0;
+  std::array<uint8_t, 6> mac{};        // dpdk: from mac, or the default
+  std::vector<std::string> eal_args;   // dpdk: this node's own EAL arguments
+};
+
+struct DpdkSettings {
+  std::vector<std::string> eal_args;
+  DpdkNetwork network = DpdkNetwork::kHost;
+  uint16_t mtu = 0;  // 0: keep the port's (namespaces: 9000 unless set)
+  uint16_t port_id = 0;
+  uint32_t mbufs = 4096;
+  bool busy_poll = false;
 };
 
 struct ClusterConfig {
@@ -53,6 +84,7 @@ struct ClusterConfig {
   uint32_t cluster_id = 1;
   TransportKind transport = TransportKind::kShm;
   MemoryMode memory = MemoryMode::kShared;  // default: shared for shm, dsm otherwise
+  DpdkSettings dpdk;                         // [dpdk], transport = "dpdk" only
   // [[node]], indexed by id
   std::vector<NodeConfig> nodes;
   // vCPU index -> node id
@@ -68,5 +100,15 @@ Result<ClusterConfig> load_cluster_config(const std::string& path);
 
 const char* transport_name(TransportKind kind);
 const char* memory_mode_name(MemoryMode mode);
+
+// The EAL arguments node `id` starts DPDK with: [dpdk] eal_args, then the
+// node's own, with {node} and {instance} replaced; with network =
+// "namespaces" also the net_af_packet port on the node's veth.
+std::vector<std::string> node_eal_args(const ClusterConfig& config, uint16_t id,
+                                       const std::string& instance);
+
+// The interface a node's port is bound to in network = "namespaces" (in
+// the node's own namespace, so every node uses the same name).
+inline constexpr const char* kNamespaceInterface = "dvmm0";
 
 }  // namespace dvmm::cluster

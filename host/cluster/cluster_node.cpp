@@ -10,6 +10,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <net/if.h>
+
+#include "dataplane/dpdk_transport.hpp"
 #include "dataplane/shm_transport.hpp"
 #include "dataplane/udp_transport.hpp"
 #include "host/cluster/apic_wire.hpp"
@@ -45,6 +48,31 @@ Result<std::unique_ptr<dataplane::Transport>> make_transport(const ClusterConfig
       for (const NodeConfig& n : c.nodes) uc.nodes.push_back({n.id, n.host, n.port});
       return dataplane::make_udp_transport(uc);
     }
+    case TransportKind::kDpdk: {
+#ifdef DVMM_HAVE_DPDK
+      if (c.dpdk.network == DpdkNetwork::kNamespaces && if_nametoindex(kNamespaceInterface) == 0) {
+        return Error::format(
+            "{}: dpdk.network = \"namespaces\" but there is no interface {} in this node's network "
+            "namespace: start the cluster with `dvmm run`, which creates the namespaces, or use "
+            "network = \"host\"",
+            c.source, kNamespaceInterface);
+      }
+      dataplane::DpdkTransportConfig dc;
+      dc.eal_args = node_eal_args(c, id, o.instance);
+      dc.port_id = c.dpdk.port_id;
+      dc.local = id;
+      for (const NodeConfig& n : c.nodes) dc.macs.emplace_back(n.id, n.mac);
+      dc.mbufs = c.dpdk.mbufs;
+      // A veth's MTU was set when it was made (DPDK refuses MTUs above 1500 on
+      // af_packet ports); a host port gets the configured one.
+      dc.mtu = c.dpdk.network == DpdkNetwork::kHost ? c.dpdk.mtu : 0;
+      return dataplane::make_dpdk_transport(dc);
+#else
+      return Error::format("{}: cluster.transport = \"dpdk\" but this dvmm was built without "
+                           "DPDK: install libdpdk-dev (tools/install-deps.sh) and rebuild",
+                           c.source);
+#endif
+    }
   }
   return Error::format("unknown transport");
 }
@@ -70,6 +98,7 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   const size_t n_nodes = config.nodes.size();
 
   node->transport_ = DVMM_TRY(make_transport(config, node_id, options));
+  DVMM_TRY(node->check_frame_size());
   dataplane::ReliableLink::Config lc;
   lc.cluster_id = config.cluster_id;
   lc.local = node_id;
@@ -77,8 +106,9 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
     if (n.id != node_id) lc.peers.push_back(n.id);
   }
   node->link_ = std::make_unique<dataplane::ReliableLink>(*node->transport_, node->clock_, lc);
-  node->poller_ = std::make_unique<dataplane::AdaptivePoller>(*node->transport_,
-                                                              dataplane::AdaptivePoller::Config{});
+  dataplane::AdaptivePoller::Config pc;
+  pc.busy_poll = config.transport == TransportKind::kDpdk && config.dpdk.busy_poll;
+  node->poller_ = std::make_unique<dataplane::AdaptivePoller>(*node->transport_, pc);
   node->io_slots_.resize(config.vcpus);
   for (auto& s : node->io_slots_) s = std::make_unique<IoSlot>();
   node->apic_acks_.assign(n_nodes, 0);
@@ -104,6 +134,25 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   node->control_ = &node->machine_->control();
   if (config.memory == MemoryMode::kDsm) DVMM_TRY(node->start_dsm());
   return node;
+}
+
+// Small frames only cost more of them per page (DSM data travels in chunks),
+// but below kMinFrameSize a page would take so many that the link is
+// misconfigured rather than slow.
+Status ClusterNode::check_frame_size() const {
+  constexpr size_t kMinFrameSize = 512;
+  const size_t max_frame = transport_->max_frame_size();
+  const size_t chunk = max_frame - std::min(max_frame, dataplane::kHeaderSize + dataplane::kDsmDataFixedSize);
+  if (max_frame < kMinFrameSize) {
+    return Error::format(
+        "node {}: the {} transport carries frames of at most {} bytes; dvmm needs {} (a 4 KiB page "
+        "then takes 9 frames; MTU 9000 carries it in one): raise the MTU (dpdk.mtu, or the "
+        "interface's)",
+        id_, transport_->name(), max_frame, kMinFrameSize);
+  }
+  spdlog::info("node {}: {} transport, frames up to {} bytes: a guest page travels in {} frame(s)",
+               id_, transport_->name(), max_frame, (dsm::kPageSize + chunk - 1) / chunk);
+  return {};
 }
 
 // Registers guest RAM with userfaultfd only now: on node 0 the loader has

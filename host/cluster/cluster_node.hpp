@@ -79,6 +79,7 @@ class ClusterNode final : public RemotePlatform {
   std::optional<uint64_t> next_deadline() const;
   Status start_barrier();
   Status start_dsm();
+  Status check_frame_size() const;
   void print_stats() const;
   void stop_from_peer(dataplane::NodeId src, int status);
 

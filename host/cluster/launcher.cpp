@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "host/cluster/instance_files.hpp"
+#include "host/cluster/namespace_network.hpp"
 
 namespace dvmm::cluster {
 
@@ -35,18 +36,25 @@ std::string describe(int status) {
   return "stopped";
 }
 
-pid_t spawn_node(const ClusterConfig& config, const LaunchOptions& o, uint16_t id,
-                 const std::string& instance, const sigset_t& original_mask) {
+// `network_namespace`: empty, or the namespace the node runs in.
+pid_t spawn_node(const LaunchOptions& o, uint16_t id, const std::string& instance,
+                 const std::string& network_namespace, const sigset_t& original_mask) {
   std::vector<std::string> args{o.self_exe, "--log-level", o.log_level, "node", o.config_path,
                                 "--id", std::to_string(id), "--instance", instance};
   if (o.print_stats) args.emplace_back("--stats");
-  (void)config;
   pid_t pid = fork();
   if (pid != 0) return pid;
   // Child: die with the launcher, and start with the signal mask the
   // launcher itself was started with.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+  if (!network_namespace.empty()) {
+    if (std::string e = enter_network_namespace(network_namespace); !e.empty()) {
+      std::fprintf(stderr, "dvmm: cannot start node %u in its network namespace: %s\n", id,
+                   e.c_str());
+      _exit(2);
+    }
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -71,9 +79,29 @@ int launch_cluster(const ClusterConfig& config, const LaunchOptions& options) {
   unlink(instance_ram_path(instance).c_str());
   unlink(instance_rings_path(instance).c_str());
 
+  // Removed (namespaces, veths, bridge) when this function returns.
+  std::unique_ptr<NamespaceNetwork> network;
+  if (config.transport == TransportKind::kDpdk &&
+      config.dpdk.network == DpdkNetwork::kNamespaces) {
+    if (size_t n = NamespaceNetwork::remove_stale(); n > 0) {
+      std::fprintf(stderr, "dvmm: removed %zu network namespace(s) left by dvmm runs that were "
+                   "killed\n", n);
+    }
+    std::vector<std::array<uint8_t, 6>> macs;
+    for (const NodeConfig& n : config.nodes) macs.push_back(n.mac);
+    auto created = NamespaceNetwork::create(instance, macs, config.dpdk.mtu);
+    if (!created) {
+      sigprocmask(SIG_SETMASK, &original, nullptr);
+      std::fprintf(stderr, "dvmm: %s\n", created.error().message.c_str());
+      return 1;
+    }
+    network = std::move(*created);
+  }
+
   std::vector<Child> nodes(config.nodes.size());
   for (const NodeConfig& n : config.nodes) {
-    nodes[n.id].pid = spawn_node(config, options, n.id, instance, original);
+    const std::string ns = network ? NamespaceNetwork::node_namespace(instance, n.id) : "";
+    nodes[n.id].pid = spawn_node(options, n.id, instance, ns, original);
     if (nodes[n.id].pid < 0) {
       std::fprintf(stderr, "dvmm: fork for node %u: %s\n", n.id, std::strerror(errno));
       for (auto& c : nodes) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <span>
 
 namespace dvmm::cluster {
 namespace {
@@ -64,6 +65,17 @@ std::string replace(std::string text, const std::string& from, const std::string
   return text.replace(pos, from.size(), to);
 }
 
+// Each config is refused with an error naming the file and saying `expect`.
+void expect_all_rejected(std::span<const BadConfig> cases) {
+  for (const BadConfig& bad : cases) {
+    auto c = parse_cluster_config(bad.text, "/etc/dvmm/test.toml");
+    ASSERT_FALSE(c.ok()) << bad.name;
+    EXPECT_NE(c.error().message.find(bad.expect), std::string::npos)
+        << bad.name << ": " << c.error().message;
+    EXPECT_NE(c.error().message.find("test.toml"), std::string::npos) << bad.name;
+  }
+}
+
 TEST(ClusterConfig, RejectsMistakesWithPreciseErrors) {
   const std::string base = kTwoNodes;
   const BadConfig cases[] = {
@@ -97,13 +109,7 @@ TEST(ClusterConfig, RejectsMistakesWithPreciseErrors) {
       {"no nodes", "[vm]\nvcpus = 1\n", "no [[node]] tables"},
       {"no vm", "[[node]]\nid = 0\nvcpus = [0]\n", "missing [vm]"},
   };
-  for (const BadConfig& bad : cases) {
-    auto c = parse_cluster_config(bad.text, "/etc/dvmm/test.toml");
-    ASSERT_FALSE(c.ok()) << bad.name;
-    EXPECT_NE(c.error().message.find(bad.expect), std::string::npos)
-        << bad.name << ": " << c.error().message;
-    EXPECT_NE(c.error().message.find("test.toml"), std::string::npos) << bad.name;
-  }
+  expect_all_rejected(cases);
 }
 
 TEST(ClusterConfig, ShippedExamplesAreValid) {
@@ -126,6 +132,87 @@ TEST(ClusterConfig, ShmDefaultsToSharedMemoryAndDsmCanBeChosen) {
                                 "test.toml");
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->memory, MemoryMode::kDsm);
+}
+
+constexpr const char* kDpdkNamespaces = R"(
+[vm]
+vcpus = 2
+
+[cluster]
+id = 0x1234
+transport = "dpdk"
+
+[dpdk]
+eal_args = ["--no-huge", "--file-prefix=dvmm-{instance}-{node}"]
+network = "namespaces"
+
+[[node]]
+id = 0
+vcpus = [0]
+eal_args = ["-m", "256"]
+
+[[node]]
+id = 1
+vcpus = [1]
+mac = "02:00:00:00:00:0B"
+)";
+
+TEST(ClusterConfig, DpdkSectionDefaultsAndEalArguments) {
+  auto c = parse_cluster_config(kDpdkNamespaces, "test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->transport, TransportKind::kDpdk);
+  EXPECT_EQ(c->memory, MemoryMode::kDsm);
+  EXPECT_EQ(c->dpdk.network, DpdkNetwork::kNamespaces);
+  EXPECT_EQ(c->dpdk.mtu, 9000) << "veths default to jumbo frames: a page in one frame";
+  EXPECT_EQ(c->dpdk.mbufs, 4096u);
+  EXPECT_FALSE(c->dpdk.busy_poll);
+  // Node 0 gets the default MAC (cluster id and node id in it), node 1 its own.
+  EXPECT_EQ(c->nodes[0].mac, (std::array<uint8_t, 6>{0x02, 0xd7, 0x12, 0x34, 0, 0}));
+  EXPECT_EQ(c->nodes[1].mac, (std::array<uint8_t, 6>{0x02, 0, 0, 0, 0, 0x0b}));
+  EXPECT_EQ(node_eal_args(*c, 0, "4660-99"),
+            (std::vector<std::string>{"--no-huge", "--file-prefix=dvmm-4660-99-0", "-m", "256",
+                                      "--vdev=net_af_packet0,iface=dvmm0,blocksz=8192,framesz=8192"}));
+  EXPECT_EQ(node_eal_args(*c, 1, "x").back(),
+            "--vdev=net_af_packet0,iface=dvmm0,blocksz=8192,framesz=8192");
+
+  auto host = parse_cluster_config(
+      replace(replace(kDpdkNamespaces, "\"namespaces\"", "\"host\"\npolling = \"busy\""),
+              "[\"-m\", \"256\"]", "[\"--vdev=net_memif0,role=server\"]"),
+      "test.toml");
+  ASSERT_TRUE(host.ok()) << host.error().message;
+  EXPECT_EQ(host->dpdk.mtu, 0) << "a host port keeps its MTU unless told";
+  EXPECT_TRUE(host->dpdk.busy_poll);
+  EXPECT_EQ(node_eal_args(*host, 0, "i").back(), "--vdev=net_memif0,role=server");
+}
+
+TEST(ClusterConfig, DpdkMistakesAreNamed) {
+  const std::string base = kDpdkNamespaces;
+  const BadConfig cases[] = {
+      {"dpdk table without dpdk", replace(base, "\"dpdk\"", "\"udp\""), "[dpdk] is set but"},
+      {"unknown dpdk key", replace(base, "network =", "netwrok ="), "unknown key 'netwrok' in [dpdk]"},
+      {"bad network", replace(base, "\"namespaces\"", "\"wifi\""), "dpdk.network = \"wifi\""},
+      {"bad polling", replace(base, "network =", "polling = \"lazy\"\nnetwork ="), "dpdk.polling"},
+      {"mtu too small", replace(base, "network =", "mtu = 100\nnetwork ="), "too small"},
+      {"mtu 0 in namespaces", replace(base, "network =", "mtu = 0\nnetwork ="),
+       "cannot be used with network = \"namespaces\""},
+      {"eal_args not a list", replace(base, "[\"--no-huge\", \"--file-prefix=dvmm-{instance}-{node}\"]", "\"--no-huge\""),
+       "must be a list of strings"},
+      {"eal_args with a number", replace(base, "[\"-m\", \"256\"]", "[\"-m\", 256]"),
+       "list strings only"},
+      {"bad mac", replace(base, "02:00:00:00:00:0B", "02:00:00:00:0B"), "is not a MAC address"},
+      {"multicast mac", replace(base, "02:00:00:00:00:0B", "01:00:5e:00:00:01"), "multicast"},
+      {"duplicate mac", replace(base, "02:00:00:00:00:0B", "02:d7:12:34:00:00"),
+       "the same MAC as another node"},
+      {"port in namespaces", replace(base, "[\"-m\", \"256\"]", "[\"--vdev=net_memif0\"]"),
+       "gives every node its own net_af_packet port"},
+  };
+  expect_all_rejected(cases);
+  auto udp_mac = parse_cluster_config(
+      replace(kTwoNodes, "address = \"127.0.0.2:7100\"", "address = \"127.0.0.2:7100\"\nmac = \"02:00:00:00:00:01\""),
+      "test.toml");
+  ASSERT_FALSE(udp_mac.ok());
+  EXPECT_NE(udp_mac.error().message.find("mac is for the dpdk transport"), std::string::npos)
+      << udp_mac.error().message;
 }
 
 TEST(ClusterConfig, MissingFile) {
