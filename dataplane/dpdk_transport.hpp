@@ -98,6 +98,9 @@ struct DpdkTransportConfig {
   uint32_t max_sleep_us = 1000;
   // Try the PMD's Rx interrupts (falls back to the other modes if absent).
   bool rx_interrupts = true;
+  // A net_memif client's start fails until its server listens: retry this
+  // long (nodes of a cluster start in any order). 0: fail at once.
+  uint32_t peer_wait_ms = 0;
 };
 
 class DpdkTransport : public Transport {

@@ -72,6 +72,9 @@ class DpdkTransportImpl final : public DpdkTransport {
   Status compute_frame_size();
   Status setup_wakeup();
   std::string start_hint() const;
+  std::string device_args() const;  // the port's devargs, e.g. "role=client,socket=..."
+  bool memif_client() const;
+  int start_port();  // rte_eth_dev_start, with a memif client's reconnects
 
   // Hot-path helpers (transport_datapath.cpp).
   void tx_drain_locked();

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <string_view>
 
 #include "dataplane/dpdk/eal.hpp"
@@ -124,13 +126,20 @@ std::string dpdk_reason(int rc) {
 }  // namespace
 
 // Why rte_eth_dev_start may fail for the PMDs used here.
-std::string DpdkTransportImpl::start_hint() const {
-  if (info_.driver != "net_memif") return {};
+std::string DpdkTransportImpl::device_args() const {
   rte_eth_dev_info dev{};
   (void)rte_eth_dev_info_get(port_, &dev);
   const rte_devargs* da = dev.device != nullptr ? rte_dev_devargs(dev.device) : nullptr;
-  const std::string args = da != nullptr && da->args != nullptr ? da->args : "";
-  if (devarg(args, "role") != "client") return {};
+  return da != nullptr && da->args != nullptr ? da->args : "";
+}
+
+bool DpdkTransportImpl::memif_client() const {
+  return info_.driver == "net_memif" && devarg(device_args(), "role") == "client";
+}
+
+std::string DpdkTransportImpl::start_hint() const {
+  if (!memif_client()) return {};
+  const std::string args = device_args();
   std::string sock = devarg(args, "socket");
   if (sock.empty()) sock = "/run/memif.sock";  // the PMD's default
   // The PMD's default is an abstract socket (per network namespace, no
@@ -382,7 +391,7 @@ Status DpdkTransportImpl::configure_and_start_once(bool rx_intr) {
 
   DVMM_TRY(setup_mac());
 
-  rc = rte_eth_dev_start(port_);
+  rc = start_port();
   if (rc != 0) {
     return Error::format("dpdk transport: port {} ({}): rte_eth_dev_start: {}.{}{}", port_,
                          info_.device, dpdk_reason(rc), start_hint(), privileges_hint());
@@ -402,6 +411,33 @@ Status DpdkTransportImpl::configure_and_start_once(bool rx_intr) {
     }
   }
   return {};
+}
+
+// A memif client connects to its server when it starts, and a server that
+// starts at the same time (another node process) loses two races: it does
+// not listen yet (the start fails), or it listens (from its rte_eal_init
+// on) but has not configured its rings yet and drops the connection; then
+// the link never comes up, as the PMD does not reconnect. Both are
+// repaired by starting again, for up to peer_wait_ms.
+int DpdkTransportImpl::start_port() {
+  using Clock = std::chrono::steady_clock;
+  const auto until = Clock::now() + std::chrono::milliseconds(cfg_.peer_wait_ms);
+  for (;;) {
+    const int rc = rte_eth_dev_start(port_);
+    if (!memif_client() || cfg_.peer_wait_ms == 0) return rc;
+    if (rc == 0) {
+      const auto link_deadline = std::min(until, Clock::now() + std::chrono::seconds(1));
+      while (!link_up() && Clock::now() < link_deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      // Still down at the end: started all the same, the caller's own
+      // timeouts (the cluster's start barrier) say what is missing.
+      if (link_up() || Clock::now() >= until) return 0;
+      (void)rte_eth_dev_stop(port_);
+    }
+    if (Clock::now() >= until) return rc;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 Status DpdkTransportImpl::setup_mac() {

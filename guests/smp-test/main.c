@@ -20,6 +20,7 @@
 
 #define EXIT_PASSED 0
 #define EXIT_FAILED 1
+#define BENCH_IPI_ROUNDS 200
 
 /* True when the multiboot command line has `word` as one of its
  * space-separated words (the first word is the kernel's path). */
@@ -70,7 +71,11 @@ void kmain(uint32_t magic, uint32_t mbi)
 #endif
 
     sti(); /* the BSP takes its interrupts while polling */
-    failed += tests_run();
+    /* "bench-ipi": only the IPI round trips, many of them (dvmm-bench ipi). */
+    if (magic == MULTIBOOT_BOOTLOADER_MAGIC && cmdline_has(mbi, "bench-ipi"))
+        failed += tests_run_ipi_bench(BENCH_IPI_ROUNDS);
+    else
+        failed += tests_run();
     cli();
 
     if (failed)

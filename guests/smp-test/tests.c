@@ -580,6 +580,22 @@ static uint64_t median(uint64_t *v, unsigned n)
     return v[n / 2];
 }
 
+/* One ping to cpu c and its pong: the round trip in TSC cycles, or 0 on
+ * timeout. The ping is sent by hand: the ICR high word before the clock
+ * starts, no delivery-status poll (one IPI in flight; nothing else on the
+ * BSP sends meanwhile). The round trip is the low write up to the pong
+ * handler's count, as seen by the loop. */
+static uint64_t ping_round_trip(unsigned c)
+{
+    uint32_t before = count(0, VEC_PONG);
+    lapic_write(LAPIC_ICR_HI, cpu_apic_id[c] << 24);
+    uint64_t t0 = rdtsc();
+    lapic_write(LAPIC_ICR_LO, ICR_FIXED | ICR_ASSERT | VEC_PING);
+    if (!wait_pong(before, IPI_TIMEOUT_MS))
+        return 0;
+    return rdtsc() - t0;
+}
+
 static void test_ipi_pingpong(void)
 {
     const char *name = "ipi-pingpong";
@@ -594,24 +610,55 @@ static void test_ipi_pingpong(void)
             continue;
         uint64_t rtt[PINGPONG_ROUNDS];
         for (unsigned r = 0; r < PINGPONG_ROUNDS; r++) {
-            /* The ping is sent by hand: the ICR high word before the clock
-             * starts, no delivery-status poll (one IPI in flight; nothing
-             * else on the BSP sends meanwhile). The round trip is the low
-             * write up to the pong handler's count, as seen by the loop. */
-            uint32_t before = count(0, VEC_PONG);
-            lapic_write(LAPIC_ICR_HI, cpu_apic_id[c] << 24);
-            uint64_t t0 = rdtsc();
-            lapic_write(LAPIC_ICR_LO, ICR_FIXED | ICR_ASSERT | VEC_PING);
-            if (!wait_pong(before, IPI_TIMEOUT_MS)) {
+            rtt[r] = ping_round_trip(c);
+            if (rtt[r] == 0) {
                 fail(name, "timeout: no reply from cpu %u in round %u", c, r);
                 return;
             }
-            rtt[r] = rdtsc() - t0;
         }
         if ((size_t)len < sizeof line)
             len += snprintk(line + len, sizeof line - (size_t)len, " cpu%u=%lu", c, median(rtt, PINGPONG_ROUNDS));
     }
     printk("%s\n", line);
+}
+
+/* The benchmark's loop: `rounds` round trips to every AP, every sample
+ * printed (16 per line: "ipi-rtt cpuN: c1 c2 ...") for the host to
+ * compute percentiles from. */
+static void bench_ipi_pingpong(unsigned rounds)
+{
+    const char *name = "ipi-pingpong";
+    if (!need_aps(name))
+        return;
+    pingpong_reply_icr_hi = cpu_apic_id[0] << 24;
+    for (unsigned c = 1; c < ncpus; c++) {
+        if (!online(c))
+            continue;
+        char line[512];
+        int len = 0;
+        for (unsigned r = 0; r < rounds; r++) {
+            uint64_t rtt = ping_round_trip(c);
+            if (rtt == 0) {
+                fail(name, "timeout: no reply from cpu %u in round %u", c, r);
+                return;
+            }
+            if (len == 0)
+                len = snprintk(line, sizeof line, "ipi-rtt cpu%u:", c);
+            len += snprintk(line + len, sizeof line - (size_t)len, " %lu", rtt);
+            if (r % 16 == 15 || r + 1 == rounds) {
+                printk("%s\n", line);
+                len = 0;
+            }
+        }
+    }
+    pass(name);
+}
+
+unsigned tests_run_ipi_bench(unsigned rounds)
+{
+    test_ap_start();
+    bench_ipi_pingpong(rounds);
+    return failures;
 }
 
 unsigned tests_run(void)

@@ -66,6 +66,8 @@ Result<std::unique_ptr<dataplane::Transport>> make_transport(const ClusterConfig
       // A veth's MTU was set when it was made (DPDK refuses MTUs above 1500 on
       // af_packet ports); a host port gets the configured one.
       dc.mtu = c.dpdk.network == DpdkNetwork::kHost ? c.dpdk.mtu : 0;
+      // Nodes start in any order; the start barrier waits 30 s in all.
+      dc.peer_wait_ms = 20'000;
       return dataplane::make_dpdk_transport(dc);
 #else
       return Error::format("{}: cluster.transport = \"dpdk\" but this dvmm was built without "

@@ -160,6 +160,13 @@ Status Vm::create_irqchip() {
   return check(do_ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
 }
 
+Status Vm::irq_line(uint32_t irq, bool level) {
+  kvm_irq_level l{};
+  l.irq = irq;
+  l.level = level ? 1 : 0;
+  return check(do_ioctl(fd_.get(), KVM_IRQ_LINE, &l), "KVM_IRQ_LINE");
+}
+
 int Vm::check_extension(long capability) const {
   int r = do_ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability);
   return r < 0 ? 0 : r;
@@ -249,6 +256,16 @@ Status Vcpu::interrupt(uint32_t vector) {
 }
 
 Status Vcpu::nmi() { return check(do_ioctl(fd_.get(), KVM_NMI, 0), "KVM_NMI"); }
+
+Result<kvm_lapic_state> Vcpu::get_lapic() const {
+  kvm_lapic_state state{};
+  DVMM_TRY(check(do_ioctl(fd_.get(), KVM_GET_LAPIC, &state), "KVM_GET_LAPIC"));
+  return state;
+}
+
+Status Vcpu::set_lapic(const kvm_lapic_state& state) {
+  return check(do_ioctl(fd_.get(), KVM_SET_LAPIC, &state), "KVM_SET_LAPIC");
+}
 
 Result<kvm_vcpu_events> Vcpu::get_vcpu_events() const {
   kvm_vcpu_events ev{};

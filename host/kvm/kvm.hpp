@@ -72,6 +72,7 @@ class Vm {
   Status enable_cap(const kvm_enable_cap& cap);             // KVM_ENABLE_CAP
   Status set_msr_filter(const kvm_msr_filter& filter);      // KVM_X86_SET_MSR_FILTER
   Status create_irqchip();                                  // KVM_CREATE_IRQCHIP (baseline benchmarks only)
+  Status irq_line(uint32_t irq, bool level);                // KVM_IRQ_LINE (in-kernel irqchip only)
   Result<Vcpu> create_vcpu(unsigned long id, int mmap_size);  // KVM_CREATE_VCPU + mmap
   int check_extension(long capability) const;               // KVM_CHECK_EXTENSION on the VM fd
   int fd() const { return fd_.get(); }
@@ -104,6 +105,8 @@ class Vcpu {
   Status set_fpu(const kvm_fpu& fpu);                  // KVM_SET_FPU
   Status interrupt(uint32_t vector);                   // KVM_INTERRUPT
   Status nmi();                                        // KVM_NMI
+  Result<kvm_lapic_state> get_lapic() const;           // KVM_GET_LAPIC (in-kernel irqchip)
+  Status set_lapic(const kvm_lapic_state& state);      // KVM_SET_LAPIC
   Result<kvm_vcpu_events> get_vcpu_events() const;    // KVM_GET_VCPU_EVENTS
   Status set_vcpu_events(const kvm_vcpu_events& ev);   // KVM_SET_VCPU_EVENTS
   Status set_device_attr(const kvm_device_attr& attr);  // KVM_SET_DEVICE_ATTR (vCPU attributes)

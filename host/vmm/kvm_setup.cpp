@@ -43,7 +43,7 @@ Status forward_apic_msrs(kvm::Vm& vm) {
 
 }  // namespace
 
-Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram) {
+Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram, bool kernel_irqchip) {
   kvm::Kvm kvm = DVMM_TRY(kvm::Kvm::open());
   DVMM_TRY(require(kvm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"));
   DVMM_TRY(require(kvm, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"));
@@ -58,11 +58,16 @@ Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram) {
   (void)vm.set_tss_addr(kTssAddress);
   (void)vm.set_identity_map_addr(kIdentityMapAddress);
 
-  kvm_enable_cap msr_cap{};
-  msr_cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
-  msr_cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER;
-  DVMM_TRY(vm.enable_cap(msr_cap));
-  DVMM_TRY(forward_apic_msrs(vm));
+  if (kernel_irqchip) {
+    DVMM_TRY(require(kvm, KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"));
+    DVMM_TRY(vm.create_irqchip());  // before any vCPU: each then gets an in-kernel LAPIC
+  } else {
+    kvm_enable_cap msr_cap{};
+    msr_cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
+    msr_cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER;
+    DVMM_TRY(vm.enable_cap(msr_cap));
+    DVMM_TRY(forward_apic_msrs(vm));
+  }
 
   kvm_userspace_memory_region region{};
   region.slot = 0;

@@ -21,7 +21,10 @@ struct KvmVmSetup {
 };
 
 // Opens /dev/kvm, creates the VM and maps guest RAM into it.
-Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram);
+// `kernel_irqchip`: KVM's own LAPICs, IOAPIC and PIC instead of dvmm's (the
+// single-node baseline of the benchmarks: what one machine gives); then no
+// APIC MSR is forwarded to userspace.
+Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram, bool kernel_irqchip = false);
 
 // Creates vCPU `index` with APIC ID `apic_id` in a VM of `cpu_count` vCPUs.
 Result<kvm::Vcpu> create_kvm_vcpu(KvmVmSetup& setup, uint32_t index, uint32_t apic_id,

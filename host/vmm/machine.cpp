@@ -53,6 +53,39 @@ class IsaIrqs final : public IrqSink {
   Ioapic& ioapic_;
 };
 
+// The same lines into KVM's in-kernel PIC and IOAPIC. KVM's default
+// routing sends GSI n to PIC pin n and IOAPIC pin n; IRQ 0 is raised on
+// GSI 2 too, where the MADT's override tells an IOAPIC guest to find it.
+class KvmIsaIrqs final : public IrqSink {
+ public:
+  explicit KvmIsaIrqs(kvm::Vm& vm) : vm_(vm) {}
+  void set_irq(unsigned line, bool level) override {
+    if (Status s = vm_.irq_line(line, level); !s) {
+      spdlog::warn("IRQ {}: {}", line, s.error().message);
+    }
+    if (line == 0) (void)vm_.irq_line(2, level);
+  }
+
+ private:
+  kvm::Vm& vm_;
+};
+
+// KVM resets the BSP's LINT0 to ExtINT, unmasked (the virtual-wire mode a
+// BIOS would leave), so the 8259 reaches CPU 0 beside the IOAPIC. dvmm has
+// no BIOS and its own LAPIC resets LINT0 masked, as the SDM's power-on
+// state says: make the baseline's the same, or guests see each ISA
+// interrupt twice.
+Status mask_lint0(kvm::Vcpu& vcpu) {
+  constexpr size_t kLvtLint0 = 0x350;
+  constexpr uint32_t kLvtMasked = 1u << 16;
+  kvm_lapic_state state = DVMM_TRY(vcpu.get_lapic());
+  uint32_t lvt = 0;
+  std::memcpy(&lvt, state.regs + kLvtLint0, sizeof(lvt));
+  lvt |= kLvtMasked;
+  std::memcpy(state.regs + kLvtLint0, &lvt, sizeof(lvt));
+  return vcpu.set_lapic(state);
+}
+
 Result<std::vector<uint8_t>> read_kernel(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
@@ -89,6 +122,10 @@ Status validate(const MachineConfig& c) {
   if (c.is_local(0) && !c.io_home()) {
     return Error::format("vCPU 0 (the bootstrap processor) must run on the I/O home, node 0");
   }
+  if (c.kernel_irqchip && (!all_local || !c.io_home())) {
+    return Error::format("the in-kernel irqchip works on one node only (vCPUs on other nodes need "
+                         "dvmm's userspace LAPIC): drop --irqchip kernel for a cluster");
+  }
   return {};
 }
 
@@ -107,7 +144,7 @@ struct Machine::Impl {
 
   std::shared_ptr<Ioapic> ioapic;
   std::shared_ptr<Pic8259> pic;
-  std::unique_ptr<IsaIrqs> isa_irqs;
+  std::unique_ptr<IrqSink> isa_irqs;
   std::shared_ptr<Uart16550> uart;
   std::shared_ptr<Pit8254> pit;
 
@@ -130,9 +167,13 @@ struct Machine::Impl {
 };
 
 Status Machine::Impl::add_devices() {
-  ioapic = std::make_shared<Ioapic>(router, static_cast<uint8_t>(platform.ioapic_id));
-  pic = std::make_shared<Pic8259>();
-  isa_irqs = std::make_unique<IsaIrqs>(*pic, *ioapic);
+  if (config.kernel_irqchip) {
+    isa_irqs = std::make_unique<KvmIsaIrqs>(kvm.vm);
+  } else {
+    ioapic = std::make_shared<Ioapic>(router, static_cast<uint8_t>(platform.ioapic_id));
+    pic = std::make_shared<Pic8259>();
+    isa_irqs = std::make_unique<IsaIrqs>(*pic, *ioapic);
+  }
   uart = std::make_shared<Uart16550>(*isa_irqs, 4, [this](uint8_t b) { console.put(b); });
   pit = std::make_shared<Pit8254>(clock, *isa_irqs);
   auto cmos = std::make_shared<Cmos>(ram.size(), [] { return static_cast<int64_t>(time(nullptr)); });
@@ -146,14 +187,16 @@ Status Machine::Impl::add_devices() {
   });
 
   DVMM_TRY(pio.insert(0x3F8, 8, uart, "uart16550 COM1"));
-  DVMM_TRY(pio.insert(0x20, 2, pic->master(), "8259 PIC master"));
-  DVMM_TRY(pio.insert(0xA0, 2, pic->slave(), "8259 PIC slave"));
+  if (pic) {
+    DVMM_TRY(pio.insert(0x20, 2, pic->master(), "8259 PIC master"));
+    DVMM_TRY(pio.insert(0xA0, 2, pic->slave(), "8259 PIC slave"));
+  }
   DVMM_TRY(pio.insert(0x40, 4, pit, "8254 PIT"));
   DVMM_TRY(pio.insert(0x61, 1, pit->port61(), "PC speaker / PIT gate (port 0x61)"));
   DVMM_TRY(pio.insert(0x70, 2, cmos, "CMOS/RTC"));
   DVMM_TRY(pio.insert(0x510, 2, fw_cfg, "QEMU fw_cfg"));
   DVMM_TRY(pio.insert(0xF4, 4, debug_exit, "isa-debug-exit"));
-  DVMM_TRY(mmio.insert(0xFEC00000, 0x1000, ioapic, "IOAPIC"));
+  if (ioapic) DVMM_TRY(mmio.insert(0xFEC00000, 0x1000, ioapic, "IOAPIC"));
   return {};
 }
 
@@ -177,10 +220,24 @@ Status Machine::Impl::add_vcpus() {
                          [] { return 0; }});
       continue;
     }
+    if (config.kernel_irqchip) {
+      // KVM's LAPIC routes IPIs, starts APs and halts vCPUs by itself.
+      kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
+      if (i == 0) DVMM_TRY(mask_lint0(vcpu));
+      auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), nullptr,
+                                                 VcpuThread::Buses{pio, mmio, remote}, control,
+                                                 true);
+      DVMM_TRY(thread->capture_reset_state());
+      VcpuThread* t = thread.get();
+      control.add_waker([t] { t->kick(); });
+      vcpu_by_index[i] = t;
+      vcpus.push_back(std::move(thread));
+      continue;
+    }
     lapic_ports[i] = router.port_for_cpu(static_cast<int>(i));
     lapics[i] = std::make_unique<Lapic>(i, i == 0, *lapic_ports[i], clock);
     kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
-    auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), *lapics[i],
+    auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), lapics[i].get(),
                                                VcpuThread::Buses{pio, mmio, remote}, control,
                                                i == 0);
     DVMM_TRY(thread->capture_reset_state());
@@ -202,7 +259,7 @@ Status Machine::Impl::add_vcpus() {
     vcpus.push_back(std::move(thread));
   }
   if (config.io_home()) {
-    router.set_eoi_handler([io = ioapic.get()](uint8_t vector) { io->handle_eoi(vector); });
+    if (ioapic) router.set_eoi_handler([io = ioapic.get()](uint8_t vector) { io->handle_eoi(vector); });
   } else {
     router.set_eoi_handler([remote](uint8_t vector) { remote->send_eoi(vector); });
   }
@@ -277,7 +334,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
     DVMM_TRY(boot::write_acpi_tables(ram, platform));
   }
 
-  KvmVmSetup kvm = DVMM_TRY(create_kvm_vm(ram));
+  KvmVmSetup kvm = DVMM_TRY(create_kvm_vm(ram, config.kernel_irqchip));
   auto impl = std::make_unique<Impl>(config, std::move(ram), std::move(kvm));
   impl->boot = boot_info;
   impl->platform = platform;
@@ -305,7 +362,7 @@ Status Machine::set_tsc_base(uint64_t host_tsc_base) {
 
 void Machine::deliver_ipi(uint32_t vcpu, const InterruptMessage& msg) {
   Impl& m = *impl_;
-  if (vcpu >= m.vcpu_by_index.size() || m.vcpu_by_index[vcpu] == nullptr) return;
+  if (vcpu >= m.lapics.size() || m.lapics[vcpu] == nullptr) return;
   m.lapics[vcpu]->accept(msg);
   m.vcpu_by_index[vcpu]->kick();
 }

@@ -35,6 +35,10 @@ struct MachineConfig {
   std::string kernel_path;
   std::string cmdline;
   bool print_stats = false;
+  // KVM's in-kernel LAPICs, IOAPIC and PIC instead of dvmm's userspace
+  // ones: the "one ordinary machine" baseline the benchmarks compare
+  // against. Single node only (remote vCPUs need dvmm's LAPIC).
+  bool kernel_irqchip = false;
 
   // --- cluster placement (defaults: everything on this one node) ---
   uint16_t node_id = 0;

@@ -33,16 +33,16 @@ void kick_signal_handler(int) {
 
 }  // namespace
 
-VcpuThread::VcpuThread(int index, kvm::Vcpu vcpu, Lapic& lapic, Buses buses, VmControl& control,
+VcpuThread::VcpuThread(int index, kvm::Vcpu vcpu, Lapic* lapic, Buses buses, VmControl& control,
                        bool start_running)
     : index_(index),
       vcpu_(std::move(vcpu)),
       lapic_(lapic),
       buses_(buses),
       control_(control),
-      running_(start_running) {
+      running_(start_running || lapic == nullptr) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (!running_) lapic_.set_waiting_for_sipi(true);
+  if (!running_) lapic_->set_waiting_for_sipi(true);
 }
 
 VcpuThread::~VcpuThread() {
@@ -134,14 +134,14 @@ void VcpuThread::thread_main() {
 Status VcpuThread::wait_for_sipi() {
   while (!control_.stop_requested()) {
     // INIT while waiting re-arms the wait; only a SIPI starts the CPU.
-    if (lapic_.take_init()) lapic_.set_waiting_for_sipi(true);
-    if (std::optional<uint8_t> vector = lapic_.take_sipi()) {
+    if (lapic_->take_init()) lapic_->set_waiting_for_sipi(true);
+    if (std::optional<uint8_t> vector = lapic_->take_sipi()) {
       kvm_regs regs{};
       kvm_sregs sregs{};
       x86::set_sipi_entry(regs, sregs, reset_sregs_, *vector);
       DVMM_TRY(vcpu_.set_sregs(sregs));
       DVMM_TRY(vcpu_.set_regs(regs));
-      lapic_.set_waiting_for_sipi(false);
+      lapic_->set_waiting_for_sipi(false);
       running_ = true;
       spdlog::debug("vCPU {}: SIPI vector {:#04x}, starting at {:#x}", index_, *vector,
                     static_cast<unsigned>(*vector) << 12);
@@ -153,14 +153,15 @@ Status VcpuThread::wait_for_sipi() {
 }
 
 void VcpuThread::wait_for_event(bool interrupts_enabled) {
+  if (lapic_ == nullptr) return;  // the in-kernel LAPIC halts inside KVM_RUN
   state_.store(State::kHalted, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (;;) {
     if (control_.stop_requested()) break;
-    std::optional<uint64_t> deadline = lapic_.poll_timer();
+    std::optional<uint64_t> deadline = lapic_->poll_timer();
     // With IF clear only NMI, INIT and SIPI end a halt; a fixed interrupt
     // waits in IRR until the guest enables interrupts.
-    if (lapic_.has_work() && (interrupts_enabled || !lapic_.pending_vector())) break;
+    if (lapic_->has_work() && (interrupts_enabled || !lapic_->pending_vector())) break;
     int timeout_ms = -1;
     if (deadline) {
       uint64_t now = MonotonicClock().now_ns();
@@ -188,25 +189,26 @@ void VcpuThread::arm_timer(std::optional<uint64_t> deadline_ns) {
 }
 
 Status VcpuThread::prepare_entry() {
+  if (lapic_ == nullptr) return {};  // KVM injects from its own LAPIC
   kvm_run* run = vcpu_.run_state();
-  if (lapic_.take_init()) {
+  if (lapic_->take_init()) {
     // INIT: the CPU stops and waits for a SIPI (SDM vol. 3A 9.4.4.1).
-    lapic_.set_waiting_for_sipi(true);
+    lapic_->set_waiting_for_sipi(true);
     running_ = false;
     return {};
   }
-  if (lapic_.take_nmi()) DVMM_TRY(vcpu_.nmi());
-  arm_timer(lapic_.poll_timer());
+  if (lapic_->take_nmi()) DVMM_TRY(vcpu_.nmi());
+  arm_timer(lapic_->poll_timer());
 
   run->request_interrupt_window = 0;
-  if (lapic_.pending_vector()) {
+  if (lapic_->pending_vector()) {
     if (run->ready_for_interrupt_injection && run->if_flag) {
-      if (std::optional<uint8_t> v = lapic_.acknowledge()) {
+      if (std::optional<uint8_t> v = lapic_->acknowledge()) {
         DVMM_TRY(vcpu_.interrupt(*v));
         stats_.interrupts_injected.fetch_add(1, std::memory_order_relaxed);
       }
       // More pending: come back as soon as the guest can take another.
-      if (lapic_.pending_vector()) run->request_interrupt_window = 1;
+      if (lapic_->pending_vector()) run->request_interrupt_window = 1;
     } else {
       run->request_interrupt_window = 1;
     }
@@ -314,16 +316,16 @@ void VcpuThread::handle_mmio() {
   kvm_run* run = vcpu_.run_state();
   const uint64_t addr = run->mmio.phys_addr;
   std::span<uint8_t> data(run->mmio.data, run->mmio.len);
-  const uint64_t apic_base = lapic_.apic_base();
+  const uint64_t apic_base = lapic_ != nullptr ? lapic_->apic_base() : 0;
   const bool xapic_mmio = (apic_base & Lapic::kApicBaseEnable) != 0 &&
                           (apic_base & Lapic::kApicBaseX2apic) == 0;
   const uint64_t apic_page = apic_base & ~(Lapic::kPageSize - 1) & 0xFFFFFFFFFFull;
   if (xapic_mmio && addr >= apic_page && addr < apic_page + Lapic::kPageSize) {
     stats_.exits_lapic.fetch_add(1, std::memory_order_relaxed);
     if (run->mmio.is_write) {
-      lapic_.mmio_write(addr - apic_page, data);
+      lapic_->mmio_write(addr - apic_page, data);
     } else {
-      lapic_.mmio_read(addr - apic_page, data);
+      lapic_->mmio_read(addr - apic_page, data);
     }
     return;
   }
@@ -346,11 +348,13 @@ void VcpuThread::handle_rdmsr() {
   const uint32_t msr = run->msr.index;
   uint64_t value = 0;
   bool ok = false;
-  if (msr == kMsrApicBase) {
-    value = lapic_.apic_base();
+  if (lapic_ == nullptr) {
+    // Nothing is forwarded with the in-kernel irqchip.
+  } else if (msr == kMsrApicBase) {
+    value = lapic_->apic_base();
     ok = true;
   } else if (msr >= kMsrX2apicFirst && msr <= kMsrX2apicLast) {
-    ok = lapic_.msr_read(msr, value);
+    ok = lapic_->msr_read(msr, value);
   }
   if (!ok) stats_.unhandled_msr.fetch_add(1, std::memory_order_relaxed);
   run->msr.data = value;
@@ -362,10 +366,12 @@ void VcpuThread::handle_wrmsr() {
   kvm_run* run = vcpu_.run_state();
   const uint32_t msr = run->msr.index;
   bool ok = false;
-  if (msr == kMsrApicBase) {
-    ok = lapic_.set_apic_base(run->msr.data);
+  if (lapic_ == nullptr) {
+    // Nothing is forwarded with the in-kernel irqchip.
+  } else if (msr == kMsrApicBase) {
+    ok = lapic_->set_apic_base(run->msr.data);
   } else if (msr >= kMsrX2apicFirst && msr <= kMsrX2apicLast) {
-    ok = lapic_.msr_write(msr, run->msr.data);
+    ok = lapic_->msr_write(msr, run->msr.data);
   }
   if (!ok) stats_.unhandled_msr.fetch_add(1, std::memory_order_relaxed);
   run->msr.error = ok ? 0 : 1;

@@ -60,8 +60,9 @@ class VcpuThread {
   };
 
   // `start_running`: the BSP starts at its entry state; APs wait for
-  // INIT-SIPI-SIPI.
-  VcpuThread(int index, kvm::Vcpu vcpu, Lapic& lapic, Buses buses, VmControl& control,
+  // INIT-SIPI-SIPI. `lapic` null: the VM has KVM's in-kernel irqchip, which
+  // does all of that (and holds APs in KVM_RUN until their SIPI) itself.
+  VcpuThread(int index, kvm::Vcpu vcpu, Lapic* lapic, Buses buses, VmControl& control,
              bool start_running);
   ~VcpuThread();
   VcpuThread(const VcpuThread&) = delete;
@@ -102,7 +103,7 @@ class VcpuThread {
 
   const int index_;
   kvm::Vcpu vcpu_;
-  Lapic& lapic_;
+  Lapic* const lapic_;  // null with the in-kernel irqchip
   Buses buses_;
   VmControl& control_;
   bool running_;  // false while waiting for SIPI

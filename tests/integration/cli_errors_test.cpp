@@ -58,6 +58,12 @@ TEST(CliErrors, UnknownOption) {
   expect_usage_error({{"--frobnicate"}, "frobnicate"});
 }
 
+TEST(CliErrors, IrqchipIsUserOrKernelAndNotForClusters) {
+  expect_usage_error({{"--irqchip", "split"}, "--irqchip"});
+  expect_usage_error({{std::string(DVMM_CONFIGS_DIR) + "/two-nodes-shm.toml", "--irqchip", "kernel"},
+                      "--irqchip cannot be combined with a cluster configuration"});
+}
+
 TEST(CliErrors, UnusableKvmDevice) {
   // /dev/null over /dev/kvm in a private mount namespace: the open works but
   // it is not KVM. Needs root and unshare(1); skipped visibly otherwise.

@@ -63,6 +63,17 @@ Result<EndpointPair> make_udp_pair() {
 
 bool is_known_transport(std::string_view kind) { return kind == "shm" || kind == "udp"; }
 
+Status check_transports(const std::vector<std::string>& kinds) {
+  if (kinds.empty()) return Error::format("no transport given (known: {})", kKnownTransports);
+  for (const std::string& t : kinds) {
+    if (!is_known_transport(t)) {
+      return Error::format("unknown transport '{}' (known: {}; dpdk and fpga are not measurable yet)",
+                           t, kKnownTransports);
+    }
+  }
+  return {};
+}
+
 EndpointPair::~EndpointPair() {
   if (!shm_path.empty()) (void)dataplane::ShmTransport::unlink(shm_path);
 }

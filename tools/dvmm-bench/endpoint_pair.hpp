@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dataplane/transport.hpp"
 #include "host/common/result.hpp"
@@ -18,6 +19,9 @@ namespace dvmm::bench {
 // The transports dvmm-bench can measure today.
 bool is_known_transport(std::string_view kind);
 constexpr const char* kKnownTransports = "shm, udp";
+// Errors ("no transport given", "unknown transport 'x' ...") for a mode's
+// --transport list.
+Status check_transports(const std::vector<std::string>& kinds);
 
 struct EndpointPair {
   EndpointPair() = default;

@@ -17,6 +17,11 @@ json machine_to_json(const MachineInfo& m) {
               {"dev_kvm", m.dev_kvm}};
 }
 
+json latency_to_json(const LatencySummary& l) {
+  return json{{"min", l.min},     {"p50", l.p50}, {"p90", l.p90},  {"p99", l.p99},
+              {"p99_9", l.p999}, {"max", l.max}, {"mean", l.mean}};
+}
+
 namespace {
 
 json series_to_json(const SeriesResult& s) {
@@ -37,8 +42,7 @@ json series_to_json(const SeriesResult& s) {
   j["warmup_per_phase"] = s.warmup;
   j["phases"] = s.phases;
   j["truncated"] = s.truncated;
-  if (l.count > 0) j["latency_ns"] = json{{"min", l.min},   {"p50", l.p50},   {"p90", l.p90}, {"p99", l.p99},
-                         {"p99_9", l.p999}, {"max", l.max}, {"mean", l.mean}};
+  if (l.count > 0) j["latency_ns"] = latency_to_json(l);
   j["elapsed_ns"] = s.elapsed_ns;
   j["round_trips_per_s"] = s.round_trips_per_s;
   j["messages_per_s"] = 2 * s.round_trips_per_s;

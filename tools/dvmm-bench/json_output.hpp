@@ -10,6 +10,8 @@
 namespace dvmm::bench {
 
 nlohmann::ordered_json machine_to_json(const MachineInfo& m);
+// min, p50, p90, p99, p99_9, max (ns) and mean.
+nlohmann::ordered_json latency_to_json(const LatencySummary& l);
 nlohmann::ordered_json run_to_json(const BenchRun& run);
 
 }  // namespace dvmm::bench

@@ -5,6 +5,16 @@
 //                        [--json] [--plot DIR] [--no-progress]
 //       ping-pong round trips between two processes over the raw transport
 //       and over the reliable protocol stack, side by side
+//   dvmm-bench dsm [--transport shm,udp] [--pages N] [--count N] [--raw-size 64,4096]
+//                  [--min-hold-us U] [--poller-spin-us U] [--time-limit S]
+//                  [--cpus auto|none|A,B]
+//                  [--json] [--plot DIR] [--no-progress]
+//       DSM page-fault latency between two node processes (userfaultfd,
+//       protocol engine, reliable link, poller), beside the raw round trip
+//   dvmm-bench ipi [--setups native,one-node,shm,udp,dpdk-memif,dpdk-netns] [--boots N]
+//                  [--dvmm PATH] [--json]
+//       guest-measured IPI round trips: same node vs cross node per transport,
+//       beside KVM's in-kernel irqchip on one machine (boots the smp-test guest)
 //   dvmm-bench report [--out docs/benchmarks.md] [--count N] [--plot DIR] ...
 //       runs every mode that exists and rewrites the benchmark report
 //
@@ -16,6 +26,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/dvmm-bench/dsm_bench.hpp"
+#include "tools/dvmm-bench/dsm_output.hpp"
+#include "tools/dvmm-bench/ipi_bench.hpp"
 #include "tools/dvmm-bench/json_output.hpp"
 #include "tools/dvmm-bench/plots.hpp"
 #include "tools/dvmm-bench/progress.hpp"
@@ -33,7 +46,50 @@ int fail(int status, const std::string& message) {
   return status;
 }
 
-// Options shared by both subcommands.
+// A measuring mode's error: a usage error when the configuration was
+// wrong (its messages name the option, or say "unknown transport" / "no
+// ..."), else a failure of the benchmark itself.
+int fail_run(const dvmm::Error& e) {
+  const std::string& m = e.message;
+  const bool usage = m.rfind("--", 0) == 0 || m.rfind("unknown transport", 0) == 0 ||
+                     m.rfind("no ", 0) == 0;
+  return fail(usage ? kExitUsage : kExitFailure, m);
+}
+
+// Says what --plot made; the exit status.
+int report_plots(const std::string& dir, const dvmm::Result<dvmm::bench::PlotOutcome>& p) {
+  if (!p.ok()) return fail(kExitFailure, p.error().message);
+  if (p->gnuplot_missing) {
+    std::fprintf(stderr, "dvmm-bench: gnuplot not found in PATH (install gnuplot-nox, e.g. "
+                         "tools/install-deps.sh): continuing without plots\n");
+  } else {
+    std::fprintf(stderr, "dvmm-bench: %zu plots in %s\n", p->images.size(), dir.c_str());
+  }
+  return 0;
+}
+
+// --json, --plot DIR, --no-progress: how a measuring subcommand reports.
+struct OutputFlags {
+  bool json = false;
+  std::string plot_dir;
+  bool no_progress = false;
+  // --json means a script is reading: no terminal escapes even on a tty.
+  bool progress() const { return !no_progress && !json && dvmm::bench::stderr_is_tty(); }
+};
+
+void add_output_flags(CLI::App* cmd, OutputFlags& f) {
+  cmd->add_flag("--json", f.json, "print JSON instead of the table");
+  cmd->add_option("--plot", f.plot_dir, "write PNG CDFs and histograms (gnuplot) into DIR");
+  cmd->add_flag("--no-progress", f.no_progress, "no progress bar (it is shown only on a tty)");
+}
+
+void add_transport_option(CLI::App* cmd, std::vector<std::string>& transports) {
+  cmd->add_option("--transport", transports, "transports, comma-separated: shm, udp")
+      ->delimiter(',')
+      ->capture_default_str();
+}
+
+// Options shared by the transport and report subcommands.
 void add_run_options(CLI::App* cmd, dvmm::bench::TransportBenchConfig& c) {
   cmd->add_option("--size", c.sizes, "frame sizes in bytes, comma-separated")
       ->delimiter(',')
@@ -60,23 +116,63 @@ int main(int argc, char** argv) {
   TransportBenchConfig tc;
   tc.transports = {"shm", "udp"};
   tc.sizes = {64, 4096};
-  transport->add_option("--transport", tc.transports, "transports, comma-separated: shm, udp")
+  add_transport_option(transport, tc.transports);
+  add_run_options(transport, tc);
+  OutputFlags out;
+  add_output_flags(transport, out);
+
+  CLI::App* dsm_cmd = app.add_subcommand(
+      "dsm", "DSM page-fault latency between two nodes, beside the transport's raw round trip");
+  DsmBenchConfig dc;
+  add_transport_option(dsm_cmd, dc.transports);
+  dsm_cmd->add_option("--pages", dc.pages, "pages faulted per pass and case")->capture_default_str();
+  dsm_cmd->add_option("--count", dc.count, "samples per case (rounded up to whole passes)")
+      ->capture_default_str();
+  dsm_cmd->add_option("--raw-size", dc.raw_sizes, "raw round-trip frame sizes, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  add_run_options(transport, tc);
-  bool json = false;
-  std::string plot_dir;
-  bool no_progress = false;
-  transport->add_flag("--json", json, "print JSON instead of the table");
-  transport->add_option("--plot", plot_dir, "write PNG CDFs and histograms (gnuplot) into DIR");
-  transport->add_flag("--no-progress", no_progress, "no progress bar (it is shown only on a tty)");
+  dsm_cmd->add_option("--min-hold-us", dc.min_hold_us,
+                      "how long a node keeps a page it just received (the cluster uses 100)")
+      ->capture_default_str();
+  dsm_cmd->add_option("--poller-spin-us", dc.poller_spin_us,
+                      "the dataplane poller spins this long after its last work, then sleeps "
+                      "(the cluster uses 50)")
+      ->capture_default_str();
+  dsm_cmd->add_option("--time-limit", dc.time_limit_s, "seconds for the whole run; later passes are cut")
+      ->capture_default_str();
+  dsm_cmd->add_option("--cpus", dc.cpus, "auto (two usable CPUs), none, or A,B (node 0, node 1)")
+      ->capture_default_str();
+  OutputFlags dsm_out;
+  add_output_flags(dsm_cmd, dsm_out);
+
+  CLI::App* ipi_cmd = app.add_subcommand(
+      "ipi", "guest-measured IPI round trips: in-kernel irqchip, one node, same vs cross node");
+  IpiBenchConfig ic;
+  ic.setups = kIpiSetups;
+  ic.dvmm_binary = default_dvmm_binary();
+  auto add_ipi_options = [](CLI::App* cmd, IpiBenchConfig& c, const std::string& prefix) {
+    cmd->add_option("--" + prefix + "setups", c.setups,
+                    "set-ups, comma-separated: native, one-node, shm, udp, dpdk-memif, dpdk-netns")
+        ->delimiter(',')
+        ->capture_default_str();
+    cmd->add_option("--" + prefix + "boots", c.boots, "guest boots per set-up (200 round trips "
+                    "to each AP per boot)")
+        ->capture_default_str();
+    cmd->add_option("--dvmm", c.dvmm_binary, "the dvmm binary")->capture_default_str();
+  };
+  add_ipi_options(ipi_cmd, ic, "");
+  bool ipi_json = false;
+  ipi_cmd->add_flag("--json", ipi_json, "print JSON instead of the table");
 
   CLI::App* report = app.add_subcommand(
       "report", "run every benchmark mode that exists and rewrite the Markdown report");
   ReportConfig rc = default_report_config();
   report->add_option("--out", rc.out, "the report to write")->capture_default_str();
   add_run_options(report, rc.transport);
+  report->add_option("--dsm-count", rc.dsm.count, "samples per DSM fault case")
+      ->capture_default_str();
   report->add_option("--plot", rc.plot_dir, "also write plots into DIR and link them");
+  add_ipi_options(report, rc.ipi, "ipi-");
   bool report_no_progress = false;
   report->add_flag("--no-progress", report_no_progress, "no progress bar");
 
@@ -92,6 +188,8 @@ int main(int argc, char** argv) {
 
   if (report->parsed()) {
     rc.transport.progress = !report_no_progress && stderr_is_tty();
+    rc.dsm.progress = rc.transport.progress;
+    rc.dsm.cpus = rc.transport.cpus;  // one --cpus for both modes
     std::string cmd = "dvmm-bench";
     for (int i = 1; i < argc; ++i) cmd += std::string(" ") + argv[i];
     rc.command_line = cmd;
@@ -104,29 +202,40 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // --json means a script is reading: no terminal escapes even on a tty.
-  tc.progress = !no_progress && !json && stderr_is_tty();
-  dvmm::Result<BenchRun> run = run_transport_bench(tc);
-  if (!run.ok()) {
-    const std::string& m = run.error().message;
-    const bool usage = m.rfind("--", 0) == 0 || m.rfind("unknown transport", 0) == 0 ||
-                       m.rfind("no ", 0) == 0;
-    return fail(usage ? kExitUsage : kExitFailure, m);
+  if (ipi_cmd->parsed()) {
+    dvmm::Result<IpiBenchResult> r = run_ipi_bench(ic);
+    if (!r.ok()) return fail_run(r.error());
+    if (ipi_json) {
+      std::printf("%s\n", ipi_result_to_json(*r).dump(2).c_str());
+    } else {
+      std::printf("%s", ipi_table(*r).c_str());
+    }
+    return 0;
   }
-  if (json) {
+
+  if (dsm_cmd->parsed()) {
+    dc.progress = dsm_out.progress();
+    dvmm::Result<DsmRun> run = run_dsm_bench(dc);
+    if (!run.ok()) return fail_run(run.error());
+    if (dsm_out.json) {
+      std::printf("%s\n", dsm_run_to_json(*run).dump(2).c_str());
+    } else {
+      print_dsm_table(stdout, *run);
+    }
+    if (!dsm_out.plot_dir.empty()) {
+      return report_plots(dsm_out.plot_dir, write_dsm_plots(dsm_out.plot_dir, *run));
+    }
+    return 0;
+  }
+
+  tc.progress = out.progress();
+  dvmm::Result<BenchRun> run = run_transport_bench(tc);
+  if (!run.ok()) return fail_run(run.error());
+  if (out.json) {
     std::printf("%s\n", run_to_json(*run).dump(2).c_str());
   } else {
     print_table(stdout, *run);
   }
-  if (!plot_dir.empty()) {
-    dvmm::Result<PlotOutcome> p = write_plots(plot_dir, *run);
-    if (!p.ok()) return fail(kExitFailure, p.error().message);
-    if (p->gnuplot_missing) {
-      std::fprintf(stderr, "dvmm-bench: gnuplot not found in PATH (install gnuplot-nox, e.g. "
-                           "tools/install-deps.sh): continuing without plots\n");
-    } else {
-      std::fprintf(stderr, "dvmm-bench: %zu plots in %s\n", p->images.size(), plot_dir.c_str());
-    }
-  }
+  if (!out.plot_dir.empty()) return report_plots(out.plot_dir, write_plots(out.plot_dir, *run));
   return 0;
 }

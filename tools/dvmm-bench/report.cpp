@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "tools/dvmm-bench/comparisons.hpp"
+#include "tools/dvmm-bench/dsm_output.hpp"
 #include "tools/dvmm-bench/plots.hpp"
 
 namespace dvmm::bench {
@@ -119,6 +120,73 @@ void ratios_section(std::ostringstream& md, const BenchRun& run) {
   for (const std::string& n : run.notes) md << "Note: " << n << "\n\n";
 }
 
+void dsm_section(std::ostringstream& md, const DsmRun& run) {
+  const DsmBenchConfig& c = run.config;
+  md << "## DSM fault latency\n\n"
+     << "Measured by `dvmm-bench dsm` in the same report run (took "
+     << fmt::format("{:.0f}", run.wall_s) << " s; same machine as above).\n\n"
+     << "- Two node processes, each with what a dvmm node runs for guest RAM: a private "
+        "anonymous mapping registered with userfaultfd (`dsm::UffdRegion`, its fault thread), "
+        "the protocol engine (`dsm::DsmProtocol`), a `ReliableLink` over the transport and the "
+        "adaptive dataplane poller thread (spins " << c.poller_spin_us
+     << " µs after its last work, then sleeps; the cluster's setting). Node 0 (the benchmark, "
+        "initial owner of every page) on one CPU, node 1 (a forked peer) on the other: "
+     << run.cpu_plan << ". Page homes alternate between the nodes.\n"
+     << "- Each sample is one access by node 0's measuring thread, timed around the access "
+        "itself (as a vCPU would see the fault): " << run.passes_done << " passes over "
+     << c.pages << " pages, every case and transport in turn in each pass; the raw round "
+        "trips come from the transport mode's raw ping-pong (busy-polling, its own echo "
+        "process), run between the DSM cases of each pass.\n"
+     << "- `uffd_local`: read of a page node 0 holds but has not populated: the fault, the "
+        "fault thread, the engine's local grant, `UFFDIO_COPY`, the wake-up; no network. The "
+        "floor of every fault here.\n"
+     << "- `read_remote`: first read of a page node 1 has just written (node 1 holds it "
+        "exclusively; the 4 KiB page travels). `write_upgrade`: write to that page right after "
+        "(held shared: node 1's copy is invalidated, no data travels). `write_remote`: a locked "
+        "add to a page node 1 has just written. Before each of these loops node 0 waits out "
+        "the engine's hold time (" << c.min_hold_us
+     << " µs), so the samples show the transfer, not the hold.\n"
+     << "- `bounce`: both nodes take turns writing one page (a locked compare-exchange, a "
+        "spinlock's pattern); one sample is the page's round trip node 0 -> node 1 -> node 0, "
+        "so it contains the hold time twice: `per s` is the page's round-trip rate.\n"
+     << "- Every value read is checked (a stale copy or a lost update fails the run); "
+        "`engine` is node 0's own request-to-install time (its counters; a mean).\n\n"
+     << "| transport | case | count | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | per s |\n"
+     << "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const DsmSeries& s : run.series) {
+    if (s.latency.count == 0) {
+      md << "| " << s.transport << " | " << s.name << " | no sample: time limit reached | | | | | | |\n";
+      continue;
+    }
+    const LatencySummary& l = s.latency;
+    md << "| " << s.transport << " | " << s.name << " | " << l.count
+       << (s.truncated ? " (truncated)" : "") << " | " << us(l.p50) << " | " << us(l.p90) << " | "
+       << us(l.p99) << " | " << us(l.p999) << " | " << us(l.max) << " | "
+       << fmt::format("{:.0f}", s.per_s) << " |\n";
+  }
+  md << "\n### Fault latency vs the raw 4 KiB round trip\n\n"
+     << "| transport | comparison | p50 | p99 | p99.9 |\n|---|---|---:|---:|---:|\n";
+  for (const DsmRatio& r : dsm_ratios(run)) {
+    md << "| " << r.transport << " | " << r.label << " | "
+       << fmt::format("{:.1f}x | {:.1f}x | {:.1f}x", r.p50, r.p99, r.p999) << " |\n";
+  }
+  md << "\n### Where a fault's time goes (p50)\n\n"
+     << "fault p50 = raw 4 KiB round trip p50 + `uffd_local` p50 + the rest (differences of "
+        "medians: an order of magnitude, not an exact split). The rest is the protocol's "
+        "messages, copies and the threads' wake-ups; `engine` says how much of the fault node "
+        "0's engine itself saw (request to install).\n\n"
+     << "| transport | case | fault µs | raw 4 KiB RTT µs | uffd_local µs | rest µs | engine µs (mean) |\n"
+     << "|---|---|---:|---:|---:|---:|---:|\n";
+  for (const DsmBreakdown& b : dsm_breakdown(run)) {
+    md << "| " << b.transport << " | " << b.name << " | " << us(b.fault_p50) << " | "
+       << us(b.rtt_p50) << " | " << us(b.floor_p50) << " | "
+       << fmt::format("{:.2f}", static_cast<double>(b.rest_ns) / 1000.0) << " | "
+       << us(b.engine_mean_ns) << " |\n";
+  }
+  md << "\n";
+  for (const std::string& n : run.notes) md << "Note: " << n << "\n\n";
+}
+
 void plots_section(std::ostringstream& md, const ReportConfig& rc,
                    const std::vector<std::string>& plots) {
   if (plots.empty()) return;
@@ -126,30 +194,44 @@ void plots_section(std::ostringstream& md, const ReportConfig& rc,
   const fs::path dir = fs::relative(fs::absolute(rc.plot_dir), base);
   md << "## Plots\n\n";
   for (const std::string& p : plots) {
-    if (p.rfind("cdf-", 0) == 0) md << "![" << p << "](" << (dir / p).string() << ")\n\n";
+    if (p.find("cdf-") != std::string::npos) md << "![" << p << "](" << (dir / p).string() << ")\n\n";
   }
   md << "Histograms per series: ";
   bool first = true;
   for (const std::string& p : plots) {
-    if (p.rfind("hist-", 0) != 0) continue;
+    if (p.find("hist-") == std::string::npos) continue;
     md << (first ? "" : ", ") << "[" << p << "](" << (dir / p).string() << ")";
     first = false;
   }
   md << ".\n\n";
 }
 
+void ipi_section(std::ostringstream& md, const IpiBenchResult& ipi) {
+  md << "## IPI round trips, as the guest sees them\n\n"
+     << "Measured by `dvmm-bench ipi` in the same report run: the bundled smp-test guest with "
+        "`bench-ipi` on its command line starts its APs, then its BSP sends 200 fixed IPIs to each "
+        "AP in turn (the AP's handler answers with an IPI back) and prints every round trip in "
+        "TSC cycles (ICR write to the reply's handler, as the BSP's loop sees it). 4 vCPUs; "
+        "cluster set-ups put vCPUs 0-1 on node 0 and 2-3 on node 1, so CPU 1 is on the BSP's "
+        "node and CPUs 2-3 are across the transport; guest RAM is the shared file in every "
+        "set-up, so only the interrupt path is measured. µs at the TSC rate measured here ("
+     << fmt::format("{:.3f}", ipi.tsc_hz / 1e9)
+     << " GHz).\n\n"
+        "- **native**: one process with KVM's in-kernel LAPICs/IOAPIC (`dvmm run --irqchip "
+        "kernel`): what one machine gives, the baseline.\n"
+        "- **one-node**: one process with dvmm's userspace LAPICs (what every cluster node "
+        "runs): the cost of taking the APIC out of the kernel.\n"
+        "- **shm, udp, dpdk-memif, dpdk-netns**: two node processes over that transport "
+        "(dpdk-netns: each node in its own network namespace, net_af_packet on a veth).\n\n"
+     << ipi_table(ipi)
+     << "\nOn this host ring-0 guest code is emulated (PVM) and every exit and wake-up costs "
+        "tens of µs, so absolute numbers are far above bare-metal VMX; compare the ratios.\n\n";
+}
+
 void not_yet_section(std::ostringstream& md) {
   md << "## Modes not measured yet\n\n"
      << "These sections are placeholders, kept so that the file shows what is missing. "
         "No numbers are given until `dvmm-bench` can measure them.\n\n"
-     << "### ipi: cross-node IPI — NOT MEASURED YET\n\n"
-     << "Will measure: a guest vCPU's ICR write on one node to the handler running on a vCPU "
-        "of another node and back (guest-observed round trip), and its parts (exit, message, "
-        "injection). `dvmm-bench ipi` does not exist yet.\n\n"
-     << "### dsm: distributed shared memory page fault — NOT MEASURED YET\n\n"
-     << "Will measure: read and write faults on a page held by another node (userfaultfd, "
-        "page request, 4 KiB page data, UFFDIO_COPY), as seen by the guest, and invalidation. "
-        "Needs the DSM page-data message, which is not in the protocol yet.\n\n"
      << "### dpdk: DPDK transport — NOT MEASURED YET\n\n"
      << "Will measure: the same raw and reliable ping-pong over the DPDK backend (memif, "
         "af_packet over veth). The backend (`dataplane/dpdk`) is being written; `dvmm-bench` does "
@@ -170,20 +252,31 @@ ReportConfig default_report_config() {
   c.transport.count = 200'000;
   c.transport.rounds = 5;
   c.transport.time_limit_s = 120;
+  // 64 passes over 64 pages: ~4000 faults per case and transport, about
+  // 10-20 s in all (a remote fault takes ~0.1 ms here, a bounce ~0.6 ms).
+  c.dsm.transports = c.transport.transports;
+  c.dsm.count = 4096;
+  // 3 boots x 200 round trips to each AP: a few seconds per set-up.
+  c.ipi.setups = kIpiSetups;
+  c.ipi.boots = 3;
+  c.ipi.dvmm_binary = default_dvmm_binary();
   return c;
 }
 
-std::string render_report(const ReportConfig& rc, const BenchRun& run,
-                          const std::vector<std::string>& plots) {
+std::string render_report(const ReportConfig& rc, const BenchRun& run, const DsmRun& dsm,
+                          const IpiBenchResult& ipi, const std::vector<std::string>& plots) {
   std::ostringstream md;
   md << "# dvmm benchmarks\n\n"
      << "<!-- Generated by dvmm-bench report: do not edit by hand, re-run it (see Method). -->\n\n"
      << "Generated " << utc_now() << " by `dvmm-bench report`. Latency of the modes that "
-        "exist today; the modes that do not exist yet are listed at the end as not measured.\n\n";
+        "exist today (transport round trips, DSM faults, guest IPIs); the modes that do not exist yet are "
+        "listed at the end as not measured.\n\n";
   machine_section(md, run);
   method_section(md, rc, run);
   results_section(md, run);
   ratios_section(md, run);
+  dsm_section(md, dsm);
+  ipi_section(md, ipi);
   plots_section(md, rc, plots);
   not_yet_section(md);
   return md.str();
@@ -197,6 +290,8 @@ Status run_report(const ReportConfig& rc) {
     return Error::format("--out {}: directory {} does not exist", rc.out, parent.string());
   }
   const BenchRun run = DVMM_TRY(run_transport_bench(rc.transport));
+  const DsmRun dsm = DVMM_TRY(run_dsm_bench(rc.dsm));
+  const IpiBenchResult ipi = DVMM_TRY(run_ipi_bench(rc.ipi));
   std::vector<std::string> plots;
   if (!rc.plot_dir.empty()) {
     const PlotOutcome p = DVMM_TRY(write_plots(rc.plot_dir, run));
@@ -205,8 +300,11 @@ Status run_report(const ReportConfig& rc) {
                            "tools/install-deps.sh): the report has no plots\n");
     }
     plots = p.images;
+    // Its own directory: each plot set has its own plots.gp and data/.
+    const PlotOutcome d = DVMM_TRY(write_dsm_plots(rc.plot_dir + "/dsm", dsm));
+    for (const std::string& image : d.images) plots.push_back("dsm/" + image);
   }
-  const std::string text = render_report(rc, run, plots);
+  const std::string text = render_report(rc, run, dsm, ipi, plots);
   std::ofstream f(rc.out);
   f << text;
   f.close();

@@ -1,13 +1,16 @@
-// `dvmm-bench report`: runs every benchmark mode that exists today with
-// counts sized for a ~minute on the project's 2-core machines and rewrites
-// docs/benchmarks.md from the results: machine, method, the tables, the
-// side-by-side ratios, and a marked "not measured yet" section for every
-// mode that does not exist yet (ipi, dsm, dpdk, fpga), never numbers made up.
+// `dvmm-bench report`: runs every benchmark mode that exists today
+// (transport, dsm, ipi) with counts sized for a ~minute on the project's 2-core
+// machines and rewrites docs/benchmarks.md from the results: machine,
+// method, the tables, the side-by-side ratios, and a marked "not measured
+// yet" section for every mode that does not exist yet (dpdk, fpga),
+// never numbers made up.
 #pragma once
 
 #include <string>
 
 #include "host/common/result.hpp"
+#include "tools/dvmm-bench/dsm_bench.hpp"
+#include "tools/dvmm-bench/ipi_bench.hpp"
 #include "tools/dvmm-bench/transport_bench.hpp"
 
 namespace dvmm::bench {
@@ -15,6 +18,8 @@ namespace dvmm::bench {
 struct ReportConfig {
   std::string out = "docs/benchmarks.md";
   TransportBenchConfig transport;  // transports, sizes, counts for the transport section
+  DsmBenchConfig dsm;              // the DSM fault latency section
+  IpiBenchConfig ipi;              // the guest-measured IPI section
   std::string plot_dir;            // optional: also write plots there and link them
   std::string command_line;        // how the report was made, printed in it
 };
@@ -25,9 +30,9 @@ ReportConfig default_report_config();
 // Runs the benchmarks and writes the Markdown file.
 Status run_report(const ReportConfig& config);
 
-// The Markdown for a finished run (plots: image names in plot_dir, linked
+// The Markdown for finished runs (plots: image names in plot_dir, linked
 // relative to the report's directory; empty = none).
-std::string render_report(const ReportConfig& config, const BenchRun& run,
-                          const std::vector<std::string>& plots);
+std::string render_report(const ReportConfig& config, const BenchRun& run, const DsmRun& dsm,
+                          const IpiBenchResult& ipi, const std::vector<std::string>& plots);
 
 }  // namespace dvmm::bench

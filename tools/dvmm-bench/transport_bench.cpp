@@ -8,19 +8,12 @@
 #include "dataplane/message.hpp"
 #include "tools/dvmm-bench/bench_clock.hpp"
 #include "tools/dvmm-bench/cpu_plan.hpp"
-#include "tools/dvmm-bench/echo_child.hpp"
-#include "tools/dvmm-bench/endpoint_pair.hpp"
-#include "tools/dvmm-bench/forked_child.hpp"
+#include "tools/dvmm-bench/echo_endpoint.hpp"
 #include "tools/dvmm-bench/progress.hpp"
 
 namespace dvmm::bench {
 namespace {
 
-// How long the echo process may take to say it is ready (it is blocked in
-// recv and needs one wake-up: milliseconds at worst on a loaded machine).
-constexpr int kReadyTimeoutMs = 5000;
-constexpr int kReportTimeoutMs = 2000;
-constexpr int kExitTimeoutMs = 2000;
 // The reliable layer sends an I/O request/response pair, the largest of
 // dvmm's small control messages (<= 88 B before page data existed). It
 // stands for requested sizes up to this bound; larger frames are the size
@@ -28,19 +21,8 @@ constexpr int kExitTimeoutMs = 2000;
 // type is still being written), so there only the raw layer is measured.
 constexpr uint32_t kSmallMessageClass = 128;
 
-struct Endpoint {
-  EndpointPair pair;
-  ForkedChild child;
-};
-
 Status validate(const TransportBenchConfig& c) {
-  if (c.transports.empty()) return Error::format("no transport given (known: {})", kKnownTransports);
-  for (const std::string& t : c.transports) {
-    if (!is_known_transport(t)) {
-      return Error::format("unknown transport '{}' (known: {}; dpdk and fpga are not measurable yet)",
-                           t, kKnownTransports);
-    }
-  }
+  DVMM_TRY(check_transports(c.transports));
   if (c.sizes.empty()) return Error::format("no frame size given");
   for (const uint32_t s : c.sizes) {
     if (s < kMinRawFrame || s > dataplane::kMaxFrameSize) {
@@ -96,56 +78,6 @@ uint64_t phase_count(uint64_t total, unsigned rounds, unsigned round) {
   return total / rounds + (round < total % rounds ? 1 : 0);
 }
 
-Result<Endpoint> start_endpoint(const std::string& kind, const CpuPlan& plan,
-                                std::vector<Endpoint>& earlier) {
-  Endpoint ep;
-  ep.pair = DVMM_TRY(make_endpoint_pair(kind));
-  EndpointPair& pair = ep.pair;
-  const int cpu = plan.echo_cpu;
-  ep.child = DVMM_TRY(ForkedChild::start([&pair, &earlier, cpu](int fd) {
-    // In the child: drop what belongs to the parent (its end of this
-    // transport, the control channels of the echo processes started before).
-    pair.initiator.reset();
-    for (Endpoint& e : earlier) e.child.drop_inherited_copy();
-    return echo_child_main(fd, *pair.echo, cpu);
-  }));
-  pair.echo.reset();  // the child's end
-  return ep;
-}
-
-Result<PhaseResult> run_phase(Endpoint& ep, const PhaseSpec& spec, Progress& progress,
-                              uint64_t& echo_retransmitted) {
-  const int fd = ep.child.control_fd();
-  DVMM_TRY(send_control(fd, to_command(spec)));
-  const EchoReport ready = DVMM_TRY(recv_control<EchoReport>(fd, kReadyTimeoutMs));
-  if (ready.kind != EchoReport::kReady) {
-    return Error::format("{} echo process: not ready for the phase", ep.pair.kind);
-  }
-  progress.set_label(fmt::format("{} {} {} B", ep.pair.kind, layer_name(spec.layer), spec.size));
-  Result<PhaseResult> measured =
-      run_initiator(*ep.pair.initiator, spec, progress, [fd] { return control_readable(fd); });
-  if (!measured.ok()) {
-    // The echo process's own account, if it left one, says more.
-    Result<EchoReport> why = recv_control<EchoReport>(fd, 0);
-    if (why.ok() && why->kind == EchoReport::kFailed) {
-      return Error::format("{} echo process failed: {}", ep.pair.kind, why->error);
-    }
-    if (!why.ok()) {
-      return Error::format("{} (echo process pid {}: {})", measured.error().message,
-                           ep.child.pid(), why.error().message);
-    }
-    return measured.take_error();
-  }
-  PhaseResult r = std::move(*measured);
-  const EchoReport done = DVMM_TRY(recv_control<EchoReport>(fd, kReportTimeoutMs));
-  if (done.kind != EchoReport::kDone) {
-    return Error::format("{} echo process failed: {}", ep.pair.kind,
-                         done.kind == EchoReport::kFailed ? done.error : "unexpected report");
-  }
-  echo_retransmitted = done.retransmitted;
-  return r;
-}
-
 void finish_series(SeriesResult& s) {
   if (!s.measured) return;
   std::sort(s.samples_ns.begin(), s.samples_ns.end());
@@ -188,10 +120,12 @@ Result<BenchRun> run_transport_bench(const TransportBenchConfig& config) {
   const AffinityGuard restore_affinity;
   if (plan.initiator_cpu >= 0) DVMM_TRY(pin_to_cpu(plan.initiator_cpu));
   // Destroyed (children killed and reaped) on every way out of this function.
-  std::vector<Endpoint> endpoints;
+  std::vector<EchoEndpoint> endpoints;
   endpoints.reserve(config.transports.size());
   for (const std::string& t : config.transports) {
-    Endpoint ep = DVMM_TRY(start_endpoint(t, plan, endpoints));
+    EchoEndpoint ep = DVMM_TRY(start_echo_endpoint(t, plan, [&endpoints] {
+      for (EchoEndpoint& e : endpoints) e.child.drop_inherited_copy();
+    }));
     run.endpoints.push_back(fmt::format("{}: {}", t, ep.pair.detail));
     endpoints.push_back(std::move(ep));
   }
@@ -221,7 +155,7 @@ Result<BenchRun> run_transport_bench(const TransportBenchConfig& config) {
           spec.deadline_ns = deadline;
           spec.yield_when_idle = plan.yield_when_idle;
           uint64_t echo_retx = 0;
-          const PhaseResult r = DVMM_TRY(run_phase(endpoints[e], spec, progress, echo_retx));
+          const PhaseResult r = DVMM_TRY(run_echo_phase(endpoints[e], spec, progress, echo_retx));
           s.samples_ns.insert(s.samples_ns.end(), r.rtt_ns.begin(), r.rtt_ns.end());
           s.elapsed_ns += r.elapsed_ns;
           s.resent += r.resent;
@@ -237,8 +171,8 @@ Result<BenchRun> run_transport_bench(const TransportBenchConfig& config) {
   }
   progress.finish();
 
-  for (Endpoint& ep : endpoints) {
-    const int status = ep.child.finish(kExitTimeoutMs);
+  for (EchoEndpoint& ep : endpoints) {
+    const int status = ep.child.finish(kEchoExitTimeoutMs);
     if (status != 0) {
       run.notes.push_back(fmt::format("the {} echo process exited with status {}", ep.pair.kind,
                                       status));

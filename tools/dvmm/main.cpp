@@ -1,6 +1,6 @@
 // dvmm: the command-line front end.
 //
-//   dvmm run [--vcpus N] [--memory SIZE] [--kernel FILE] [--cmdline STR]
+//   dvmm run [--vcpus N] [--memory SIZE] [--kernel FILE] [--cmdline STR] [--irqchip user|kernel]
 //       one VM on this host, in this process
 //   dvmm run CLUSTER.toml
 //       every node of the cluster as its own process on this host
@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
   CLI::Option* kernel_opt =
       run->add_option("--kernel", kernel, "multiboot kernel (default: the bundled smp-test guest)");
   CLI::Option* cmdline_opt = run->add_option("--cmdline", cmdline, "kernel command line");
+  std::string irqchip = "user";
+  CLI::Option* irqchip_opt =
+      run->add_option("--irqchip", irqchip,
+                      "interrupt controllers: user (dvmm's, as every node of a cluster has) or "
+                      "kernel (KVM's in-kernel ones: the single-machine baseline)")
+          ->check(CLI::IsMember({"user", "kernel"}));
   run->add_flag("--stats", stats, "print exit, interrupt and dataplane counters at the end");
 
   CLI::App* node = app.add_subcommand("node", "Run one node of a cluster");
@@ -119,7 +125,7 @@ int main(int argc, char** argv) {
   }
 
   if (!cluster_file.empty()) {
-    for (CLI::Option* o : {vcpus_opt, memory_opt, kernel_opt, cmdline_opt}) {
+    for (CLI::Option* o : {vcpus_opt, memory_opt, kernel_opt, cmdline_opt, irqchip_opt}) {
       if (o->count() > 0) {
         return usage_error(fmt::format(
             "{} cannot be combined with a cluster configuration: set it in {} instead",
@@ -142,6 +148,7 @@ int main(int argc, char** argv) {
                                    dvmm::MachineConfig::kMaxVcpus));
   }
   config.vcpus = vcpus;
+  config.kernel_irqchip = irqchip == "kernel";
   auto mem = dvmm::parse_memory_size(memory);
   if (!mem) return usage_error(mem.error().message);
   config.memory_bytes = *mem;

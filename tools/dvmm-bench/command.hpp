@@ -1,0 +1,24 @@
+// Runs another program (dvmm, for the ipi mode) with a time limit and
+// collects what it prints. The program gets its own process group, which
+// is killed on timeout, so nothing outlives the benchmark.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "host/common/result.hpp"
+
+namespace dvmm::bench {
+
+struct CommandResult {
+  int exit_status = -1;  // exit code, or 128 + signal
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+Result<CommandResult> run_command(const std::vector<std::string>& argv,
+                                  std::chrono::seconds timeout);
+
+}  // namespace dvmm::bench
