@@ -491,6 +491,7 @@ StopReason ClusterNode::run() {
   }
   if (dsm_region_) dsm_region_->stop();
   if (options_.print_stats) print_stats();
+  if (!options_.stats_json_path.empty()) write_stats_json();
   return reason;
 }
 

@@ -39,6 +39,8 @@ struct NodeOptions {
   std::string instance;
   std::string kernel_path;  // resolved path of the guest kernel (I/O home only)
   bool print_stats = false;
+  // Where to write the node's statistics as JSON at exit (empty: nowhere).
+  std::string stats_json_path;
 };
 
 class ClusterNode final : public RemotePlatform {
@@ -81,6 +83,10 @@ class ClusterNode final : public RemotePlatform {
   Status start_dsm();
   Status check_frame_size() const;
   void print_stats() const;
+  // Everything print_stats prints, and the transport's and poller's
+  // counters, as one JSON object (see docs/running.md).
+  std::string stats_json() const;
+  void write_stats_json() const;
   void stop_from_peer(dataplane::NodeId src, int status);
 
   const ClusterConfig config_;

@@ -42,6 +42,10 @@ pid_t spawn_node(const LaunchOptions& o, uint16_t id, const std::string& instanc
   std::vector<std::string> args{o.self_exe, "--log-level", o.log_level, "node", o.config_path,
                                 "--id", std::to_string(id), "--instance", instance};
   if (o.print_stats) args.emplace_back("--stats");
+  if (!o.stats_json.empty()) {
+    args.emplace_back("--stats-json");
+    args.push_back(node_stats_path(o.stats_json, id));
+  }
   pid_t pid = fork();
   if (pid != 0) return pid;
   // Child: die with the launcher, and start with the signal mask the
@@ -64,6 +68,14 @@ pid_t spawn_node(const LaunchOptions& o, uint16_t id, const std::string& instanc
 }
 
 }  // namespace
+
+std::string node_stats_path(const std::string& pattern, uint16_t id) {
+  const std::string node = std::to_string(id);
+  std::string path = pattern;
+  const size_t at = path.find("{node}");
+  if (at != std::string::npos) return path.replace(at, 6, node);
+  return path + ".node" + node + ".json";
+}
 
 int launch_cluster(const ClusterConfig& config, const LaunchOptions& options) {
   const std::string instance = fmt::format("{}-{}", config.cluster_id, getpid());

@@ -16,7 +16,13 @@ struct LaunchOptions {
   std::string self_exe;   // the dvmm binary to run the nodes with
   std::string log_level;  // passed on to the nodes
   bool print_stats = false;
+  // Each node writes its counters as JSON here ({node} replaced by its id;
+  // without {node}: "<path>.node<N>.json"). Empty: not written.
+  std::string stats_json;
 };
+
+// The JSON statistics file of node `id` for LaunchOptions::stats_json.
+std::string node_stats_path(const std::string& pattern, uint16_t id);
 
 // Returns the exit status for the dvmm process.
 int launch_cluster(const ClusterConfig& config, const LaunchOptions& options);

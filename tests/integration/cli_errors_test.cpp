@@ -58,6 +58,10 @@ TEST(CliErrors, UnknownOption) {
   expect_usage_error({{"--frobnicate"}, "frobnicate"});
 }
 
+TEST(CliErrors, StatsJsonIsForClusterNodes) {
+  expect_usage_error({{"--stats-json", "/tmp/x.json"}, "--stats-json is written by cluster nodes"});
+}
+
 TEST(CliErrors, IrqchipIsUserOrKernelAndNotForClusters) {
   expect_usage_error({{"--irqchip", "split"}, "--irqchip"});
   expect_usage_error({{std::string(DVMM_CONFIGS_DIR) + "/two-nodes-shm.toml", "--irqchip", "kernel"},

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/smp_test_output.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -55,6 +57,45 @@ INSTANTIATE_TEST_SUITE_P(Configs, ClusterBoot,
                            }
                            return n;
                          });
+
+// --stats-json: every node writes its counters; with DSM the node without
+// the initial copy of guest RAM must have faulted pages in over the wire.
+TEST(ClusterStats, EveryNodeWritesItsCountersAsJson) {
+  DVMM_REQUIRE_KVM();
+  const std::string pattern =
+      ::testing::TempDir() + "/stats-" + std::to_string(getpid()) + "-{node}.json";
+  auto r = test::run_process(
+      {DVMM_BINARY, "run", config_path("two-nodes-udp"), "--stats-json", pattern},
+      std::chrono::seconds(240));
+  SCOPED_TRACE("stderr:\n" + r.err);
+  ASSERT_EQ(r.exit_status, 0);
+  for (int id : {0, 1}) {
+    std::string path = pattern;
+    path.replace(path.find("{node}"), 6, std::to_string(id));
+    std::ifstream f(path);
+    ASSERT_TRUE(f) << path << " was not written";
+    const auto j = nlohmann::json::parse(f);
+    std::filesystem::remove(path);
+    EXPECT_EQ(j.at("node"), id);
+    EXPECT_EQ(j.at("transport"), "udp");
+    EXPECT_EQ(j.at("memory"), "dsm");
+    EXPECT_GT(j.at("link").at("delivered").get<uint64_t>(), 0u);
+    EXPECT_EQ(j.at("link").at("malformed").get<uint64_t>(), 0u);
+    EXPECT_GT(j.at("transport_counters").at("rx_frames").get<uint64_t>(), 0u);
+    const auto& dsm = j.at("dsm");
+    EXPECT_EQ(dsm.at("rejected").get<uint64_t>(), 0u);
+    EXPECT_EQ(dsm.at("uffd_errors").get<uint64_t>(), 0u);
+    if (id == 1) {
+      EXPECT_GT(dsm.at("faults").at("read").get<uint64_t>() +
+                    dsm.at("faults").at("write").get<uint64_t>(),
+                0u);
+      EXPECT_GT(dsm.at("pages_received").get<uint64_t>(), 0u);
+      EXPECT_GT(dsm.at("blocked_ns").get<uint64_t>(), 0u);
+    } else {
+      EXPECT_GT(dsm.at("pages_sent").get<uint64_t>(), 0u);
+    }
+  }
+}
 
 // A two-node shm cluster whose guest stays up after its tests.
 std::string idle_config() {

@@ -88,6 +88,11 @@ int main(int argc, char** argv) {
                       "kernel (KVM's in-kernel ones: the single-machine baseline)")
           ->check(CLI::IsMember({"user", "kernel"}));
   run->add_flag("--stats", stats, "print exit, interrupt and dataplane counters at the end");
+  std::string stats_json;
+  CLI::Option* stats_json_opt = run->add_option(
+      "--stats-json", stats_json,
+      "cluster: write each node's counters as JSON to FILE ({node} in FILE is the node id; "
+      "without it FILE.node<N>.json)");
 
   CLI::App* node = app.add_subcommand("node", "Run one node of a cluster");
   std::string node_file;
@@ -98,6 +103,7 @@ int main(int argc, char** argv) {
   node->add_option("--instance", instance,
                    "names this cluster's shared files in /dev/shm (default: cluster<ID>)");
   node->add_flag("--stats", stats, "print exit, interrupt and dataplane counters at the end");
+  node->add_option("--stats-json", stats_json, "write this node's counters as JSON to FILE at exit");
 
   try {
     app.parse(argc, argv);
@@ -119,6 +125,7 @@ int main(int argc, char** argv) {
     options.instance = instance.empty() ? fmt::format("cluster{}", config->cluster_id) : instance;
     options.kernel_path = config->bundled_kernel() ? default_kernel() : config->kernel;
     options.print_stats = stats;
+    options.stats_json_path = stats_json;
     auto n = dvmm::cluster::ClusterNode::create(*config, static_cast<uint16_t>(node_id), options);
     if (!n) return usage_error(fmt::format("node {}: {}", node_id, n.error().message));
     return report((*n)->run());
@@ -138,10 +145,14 @@ int main(int argc, char** argv) {
       return usage_error(fmt::format("{}: vm.kernel '{}' cannot be read: {}", cluster_file,
                                      config->kernel, std::strerror(errno)));
     }
-    dvmm::cluster::LaunchOptions options{cluster_file, self_exe(), log_level, stats};
+    dvmm::cluster::LaunchOptions options{cluster_file, self_exe(), log_level, stats, stats_json};
     return dvmm::cluster::launch_cluster(*config, options);
   }
 
+  if (stats_json_opt->count() > 0) {
+    return usage_error("--stats-json is written by cluster nodes: give a cluster configuration, "
+                       "or use --stats for one VM");
+  }
   dvmm::MachineConfig config;
   if (vcpus < 1 || vcpus > dvmm::MachineConfig::kMaxVcpus) {
     return usage_error(fmt::format("--vcpus {} is out of range: choose 1 to {}", vcpus,
