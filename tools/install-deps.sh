@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  # peer authentication: keyed BLAKE2b tags on every frame
+  libsodium-dev
   binutils
   # DPDK backend (dataplane/dpdk): headers, PMDs (net_af_packet, net_memif)
   # and pkg-config file; iproute2 for the tests' veth pairs and namespaces.

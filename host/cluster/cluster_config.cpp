@@ -12,6 +12,7 @@
 
 #include <toml++/toml.h>
 
+#include "dataplane/authenticated_transport.hpp"
 #include "host/vmm/machine.hpp"
 #include "host/vmm/size_parse.hpp"
 
@@ -245,7 +246,7 @@ Status parse_vm(const toml::table& root, ClusterConfig& c, const std::string& sr
 Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::string& src) {
   const toml::table* cl = root["cluster"].as_table();
   if (cl == nullptr) return {};  // all defaults
-  DVMM_TRY(check_keys(*cl, {"id", "transport", "memory"}, "[cluster]", src));
+  DVMM_TRY(check_keys(*cl, {"id", "transport", "memory", "key_file"}, "[cluster]", src));
   c.cluster_id = DVMM_TRY(get_int<uint32_t>(*cl, "id", 0, UINT32_MAX, 1, "cluster", src));
   std::string transport = DVMM_TRY(get_string(*cl, "transport", "shm", "cluster", src));
   if (transport == "shm") {
@@ -258,6 +259,17 @@ Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::strin
     return Error::format(
         "{}: cluster.transport = \"{}\" is not a transport: use \"shm\", \"udp\" or \"dpdk\"",
                          at(src, *cl->get("transport")), transport);
+  }
+  if (const toml::node* k = cl->get("key_file")) {
+    if (!k->is_string()) return Error::format("{}: cluster.key_file must be a path", at(src, *k));
+    std::filesystem::path path(std::string(*k->value<std::string_view>()));
+    if (path.is_relative()) path = std::filesystem::path(src).parent_path() / path;
+    c.key_file = path.string();
+    // Checked now (readable, 64 hex digits, chmod 600) so that a bad key is
+    // reported before any node starts.
+    if (auto key = dataplane::ClusterKey::load(c.key_file); !key) {
+      return Error::format("{}: cluster.key_file: {}", at(src, *k), key.error().message);
+    }
   }
   // Nodes that talk over shm are on one host and can share a file; with any
   // other transport they are not declared to, so DSM is the default.

@@ -14,6 +14,8 @@
 //   transport = "shm"          # "shm" (one host), "udp" or "dpdk"
 //   memory = "dsm"             # guest RAM: "shared" tmpfs file (one host only) or "dsm";
 //                              # default "shared" with the shm transport, "dsm" otherwise
+//   key_file = "cluster.key"   # optional: authenticate every frame with this shared key
+//                              # (64 hex digits, chmod 600; relative to this file)
 //
 //   [dpdk]                     # transport = "dpdk" only
 //   eal_args = ["--no-huge", "--no-pci", "-m", "256", "--no-shconf"]
@@ -85,6 +87,7 @@ struct ClusterConfig {
   TransportKind transport = TransportKind::kShm;
   MemoryMode memory = MemoryMode::kShared;  // default: shared for shm, dsm otherwise
   DpdkSettings dpdk;                         // [dpdk], transport = "dpdk" only
+  std::string key_file;                      // empty: frames are not authenticated
   // [[node]], indexed by id
   std::vector<NodeConfig> nodes;
   // vCPU index -> node id

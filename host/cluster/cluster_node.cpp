@@ -12,6 +12,7 @@
 
 #include <net/if.h>
 
+#include "dataplane/authenticated_transport.hpp"
 #include "dataplane/dpdk_transport.hpp"
 #include "dataplane/shm_transport.hpp"
 #include "dataplane/udp_transport.hpp"
@@ -100,6 +101,12 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   const size_t n_nodes = config.nodes.size();
 
   node->transport_ = DVMM_TRY(make_transport(config, node_id, options));
+  if (!config.key_file.empty()) {
+    const auto key = DVMM_TRY(dataplane::ClusterKey::load(config.key_file));
+    auto auth = DVMM_TRY(dataplane::AuthenticatedTransport::create(std::move(node->transport_), key));
+    node->auth_ = auth.get();
+    node->transport_ = std::move(auth);
+  }
   DVMM_TRY(node->check_frame_size());
   dataplane::ReliableLink::Config lc;
   lc.cluster_id = config.cluster_id;
@@ -367,6 +374,13 @@ size_t ClusterNode::housekeeping() {
                  link_->last_rejection());
     rejected_reported_ = rejected;
   }
+  const uint64_t unauthenticated = auth_ != nullptr ? auth_->auth_failures() : 0;
+  if (unauthenticated > unauthenticated_reported_) {
+    spdlog::warn("node {}: dropped {} frame(s) whose authentication tag did not verify (a sender "
+                 "without this cluster's key, or a damaged frame)",
+                 id_, unauthenticated - unauthenticated_reported_);
+    unauthenticated_reported_ = unauthenticated;
+  }
   if (running_.load(std::memory_order_relaxed)) {
     for (const NodeConfig& n : config_.nodes) {
       if (n.id == id_) continue;
@@ -499,9 +513,9 @@ void ClusterNode::print_stats() const {
   auto c = link_->counters();
   std::fprintf(stderr,
                "dvmm: node %u dataplane: sent %lu delivered %lu retransmitted %lu duplicates %lu "
-               "malformed %lu foreign %lu acks %lu\n",
+               "malformed %lu foreign %lu unauthenticated %lu acks %lu\n",
                id_, c.sent, c.delivered, c.retransmitted, c.duplicates, c.malformed, c.foreign,
-               c.acks_sent);
+               auth_ != nullptr ? auth_->auth_failures() : 0, c.acks_sent);
   if (dsm_) {
     auto d = dsm_->counters();
     auto u = dsm_region_->counters();

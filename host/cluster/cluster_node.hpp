@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "dataplane/authenticated_transport.hpp"
 #include "dataplane/message.hpp"
 #include "dataplane/poller.hpp"
 #include "dataplane/reliable_link.hpp"
@@ -92,6 +93,10 @@ class ClusterNode final : public RemotePlatform {
   const ClusterConfig config_;
   const uint16_t id_;
   const NodeOptions options_;
+  // The transport's authentication layer when the cluster has a key (it is
+  // transport_ itself then), for its counter.
+  dataplane::AuthenticatedTransport* auth_ = nullptr;
+  uint64_t unauthenticated_reported_ = 0;
   MonotonicClock clock_;
   VmControl* control_ = nullptr;  // the machine's
   std::unique_ptr<dataplane::Transport> transport_;

@@ -17,6 +17,7 @@ std::string ClusterNode::stats_json() const {
   j["cluster_id"] = config_.cluster_id;
   j["transport"] = transport_name(config_.transport);
   j["memory"] = memory_mode_name(config_.memory);
+  j["authenticated"] = auth_ != nullptr;
 
   const auto t = transport_->counters();
   j["transport_counters"] = {{"tx_frames", t.tx_frames},   {"tx_bytes", t.tx_bytes},
@@ -30,6 +31,7 @@ std::string ClusterNode::stats_json() const {
                {"out_of_order", l.out_of_order},
                {"malformed", l.malformed},
                {"foreign", l.foreign},
+               {"unauthenticated", auth_ != nullptr ? auth_->auth_failures() : 0},
                {"acks_sent", l.acks_sent},
                {"backlogged", l.backlogged},
                {"out_of_window", l.out_of_window}};

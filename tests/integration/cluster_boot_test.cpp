@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -95,6 +96,49 @@ TEST(ClusterStats, EveryNodeWritesItsCountersAsJson) {
       EXPECT_GT(dsm.at("pages_sent").get<uint64_t>(), 0u);
     }
   }
+}
+
+// cluster.key_file: every frame carries a tag made with the shared key; the
+// guest runs as without it, and a key others can read is refused up front.
+TEST(ClusterAuth, AuthenticatedClusterRunsAndAnOpenKeyIsRefused) {
+  DVMM_REQUIRE_KVM();
+  const std::string dir = ::testing::TempDir();
+  const std::string tag = std::to_string(getpid());
+  const std::string key = dir + "/auth-" + tag + ".key";
+  const std::string config = dir + "/auth-" + tag + ".toml";
+  const std::string stats = dir + "/auth-" + tag + "-{node}.json";
+  std::ofstream(key) << std::string(64, 'c') << "\n";
+  chmod(key.c_str(), 0600);
+  {
+    std::ifstream in(config_path("two-nodes-udp"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("transport = \"udp\""), 17,
+                 "transport = \"udp\"\nkey_file = \"" + key + "\"");
+    std::ofstream(config) << text;
+  }
+  auto r = test::run_process({DVMM_BINARY, "run", config, "--stats-json", stats},
+                             std::chrono::seconds(240));
+  SCOPED_TRACE("stdout:\n" + r.out + "\nstderr:\n" + r.err);
+  test::expect_smp_test_passed(r.out, 4);
+  EXPECT_EQ(r.exit_status, 0);
+  for (int id : {0, 1}) {
+    std::string path = stats;
+    path.replace(path.find("{node}"), 6, std::to_string(id));
+    std::ifstream f(path);
+    ASSERT_TRUE(f) << path;
+    const auto j = nlohmann::json::parse(f);
+    std::filesystem::remove(path);
+    EXPECT_TRUE(j.at("authenticated").get<bool>());
+    EXPECT_EQ(j.at("link").at("unauthenticated").get<uint64_t>(), 0u);
+    EXPECT_GT(j.at("link").at("delivered").get<uint64_t>(), 0u);
+  }
+
+  chmod(key.c_str(), 0644);
+  auto open_key = test::run_process({DVMM_BINARY, "run", config}, std::chrono::seconds(30));
+  EXPECT_EQ(open_key.exit_status, 2);
+  EXPECT_NE(open_key.err.find("chmod 600"), std::string::npos) << open_key.err;
+  std::filesystem::remove(key);
+  std::filesystem::remove(config);
 }
 
 // A two-node shm cluster whose guest stays up after its tests.
