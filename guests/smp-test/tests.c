@@ -596,6 +596,75 @@ static uint64_t ping_round_trip(unsigned c)
     return rdtsc() - t0;
 }
 
+/*
+ * guest-errors: what a guest may do wrong gets the hardware's defined
+ * behaviour (SDM vol. 3A ch. 11; the PC's floating bus), and the machine
+ * keeps working:
+ *  - an IPI with an illegal vector (0-15) is not delivered and sets ESR
+ *    bit 5, Send Illegal Vector (the ESR shows it after a write to it);
+ *  - an IPI to an APIC ID that no CPU has reaches nobody;
+ *  - a SIPI to a running AP is ignored (it answers a ping afterwards);
+ *  - a port nothing decodes reads as all ones, and so does physical
+ *    memory nothing backs.
+ */
+#define UNDECODED_PORT 0x300           /* ISA I/O, nothing there on a PC */
+#define UNBACKED_MMIO 0xD0000000u      /* in the uncached window, no device */
+#define ABSENT_APIC_ID 200u
+#define ESR_SEND_ILLEGAL_VECTOR (1u << 5)
+
+static void test_guest_errors(void)
+{
+    const char *name = "guest-errors";
+    if (!need_aps(name))
+        return;
+    pingpong_reply_icr_hi = cpu_apic_id[0] << 24;
+
+    /* To nobody, so that an APIC that wrongly delivers it (QEMU's TCG
+     * APIC does) fails this check without crashing the CPU it hits. */
+    lapic_write(LAPIC_ESR, 0);
+    lapic_write(LAPIC_ICR_HI, ABSENT_APIC_ID << 24);
+    lapic_write(LAPIC_ICR_LO, ICR_FIXED | ICR_ASSERT | 3);
+    lapic_write(LAPIC_ESR, 0); /* latch the errors since the last write */
+    uint32_t esr = lapic_read(LAPIC_ESR);
+    if (!(esr & ESR_SEND_ILLEGAL_VECTOR)) {
+        fail(name, "IPI with vector 3: ESR 0x%x, expected bit 5 (send illegal vector)", esr);
+        return;
+    }
+    lapic_write(LAPIC_ESR, 0);
+
+    uint32_t before[MAX_CPUS];
+    for (unsigned c = 0; c < ncpus; c++)
+        before[c] = count(c, VEC_PING);
+    lapic_write(LAPIC_ICR_HI, ABSENT_APIC_ID << 24);
+    lapic_write(LAPIC_ICR_LO, ICR_FIXED | ICR_ASSERT | VEC_PING);
+    delay_ms(SETTLE_MS);
+    for (unsigned c = 0; c < ncpus; c++) {
+        if (count(c, VEC_PING) != before[c]) {
+            fail(name, "an IPI to absent APIC ID %u reached cpu %u", ABSENT_APIC_ID, c);
+            return;
+        }
+    }
+
+    lapic_write(LAPIC_ICR_HI, cpu_apic_id[1] << 24);
+    lapic_write(LAPIC_ICR_LO, ICR_STARTUP | ICR_ASSERT | 0x10);
+    delay_ms(SETTLE_MS);
+
+    uint8_t port = inb(UNDECODED_PORT);
+    uint32_t mmio = *(volatile uint32_t *)(uintptr_t)UNBACKED_MMIO;
+    if (port != 0xFF || mmio != 0xFFFFFFFFu) {
+        fail(name, "port 0x%x read 0x%x, MMIO 0x%x read 0x%x: expected all ones", UNDECODED_PORT,
+             port, UNBACKED_MMIO, mmio);
+        return;
+    }
+    for (unsigned c = 1; c < ncpus; c++) {
+        if (online(c) && ping_round_trip(c) == 0) {
+            fail(name, "cpu %u stopped answering after the bad requests", c);
+            return;
+        }
+    }
+    pass(name);
+}
+
 static void test_ipi_pingpong(void)
 {
     const char *name = "ipi-pingpong";
@@ -677,6 +746,7 @@ unsigned tests_run(void)
     test_spinlock_counter();
     test_atomic_counter();
     test_false_sharing();
+    test_guest_errors();
     test_ipi_pingpong();
     return failures;
 }

@@ -204,6 +204,9 @@ Status Machine::Impl::add_vcpus() {
   DVMM_TRY(VcpuThread::install_kick_handler());
   const unsigned n = config.vcpus;
   RemotePlatform* remote = config.remote;
+  // Accesses no local device claims go to the I/O home, unless this is it:
+  // then nothing decodes them (all-ones reads), as on a PC's bus.
+  const VcpuThread::Buses buses{pio, mmio, config.io_home() ? nullptr : remote};
   lapic_ports.resize(n);
   lapics.resize(n);
   vcpu_by_index.assign(n, nullptr);
@@ -225,7 +228,7 @@ Status Machine::Impl::add_vcpus() {
       kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
       if (i == 0) DVMM_TRY(mask_lint0(vcpu));
       auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), nullptr,
-                                                 VcpuThread::Buses{pio, mmio, remote}, control,
+                                                 buses, control,
                                                  true);
       DVMM_TRY(thread->capture_reset_state());
       VcpuThread* t = thread.get();
@@ -238,7 +241,7 @@ Status Machine::Impl::add_vcpus() {
     lapics[i] = std::make_unique<Lapic>(i, i == 0, *lapic_ports[i], clock);
     kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
     auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), lapics[i].get(),
-                                               VcpuThread::Buses{pio, mmio, remote}, control,
+                                               buses, control,
                                                i == 0);
     DVMM_TRY(thread->capture_reset_state());
     VcpuThread* t = thread.get();

@@ -13,7 +13,7 @@ inline constexpr const char* kSmpSubTests[] = {
     "ap-start",           "fixed-ipi",        "broadcast-ipi",  "all-but-self-ipi",
     "logical-ipi",        "self-ipi",         "nmi",            "lowest-priority",
     "lapic-timer-oneshot", "lapic-timer-periodic", "ioapic-irq",     "spinlock-counter",
-    "atomic-counter",     "false-sharing",
+    "atomic-counter",     "false-sharing",    "guest-errors",
     "ipi-pingpong",
 };
 
