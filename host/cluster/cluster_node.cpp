@@ -374,7 +374,17 @@ size_t ClusterNode::housekeeping() {
                  link_->last_rejection());
     rejected_reported_ = rejected;
   }
+  // Frames the transport itself refused (a sender that is no configured
+  // node, another EtherType, truncated): counted there, said here, at info
+  // level because on a shared Ethernet other protocols' frames are normal.
   const uint64_t unauthenticated = auth_ != nullptr ? auth_->auth_failures() : 0;
+  const uint64_t transport_dropped = transport_->counters().rx_dropped - unauthenticated;
+  if (transport_dropped > transport_dropped_reported_) {
+    spdlog::info("node {}: the {} transport dropped {} received frame(s) from unknown senders, of "
+                 "another protocol, or truncated (--stats-json: transport_counters.rx_dropped)",
+                 id_, transport_->name(), transport_dropped - transport_dropped_reported_);
+    transport_dropped_reported_ = transport_dropped;
+  }
   if (unauthenticated > unauthenticated_reported_) {
     spdlog::warn("node {}: dropped {} frame(s) whose authentication tag did not verify (a sender "
                  "without this cluster's key, or a damaged frame)",
@@ -516,6 +526,17 @@ void ClusterNode::print_stats() const {
                "malformed %lu foreign %lu unauthenticated %lu acks %lu\n",
                id_, c.sent, c.delivered, c.retransmitted, c.duplicates, c.malformed, c.foreign,
                auth_ != nullptr ? auth_->auth_failures() : 0, c.acks_sent);
+#ifdef DVMM_HAVE_DPDK
+  dataplane::Transport* bottom = auth_ != nullptr ? &auth_->inner() : transport_.get();
+  if (const auto* dpdk = dynamic_cast<const dataplane::DpdkTransport*>(bottom)) {
+    const auto r = dpdk->rx_drops();
+    std::fprintf(stderr,
+                 "dvmm: node %u dpdk: received frames dropped: other protocols %lu, malformed %lu, "
+                 "to another MAC %lu, from an unknown MAC %lu; PMD: %s\n",
+                 id_, r.not_ours, r.malformed, r.wrong_dst, r.unknown_src,
+                 dpdk->pmd_stats().c_str());
+  }
+#endif
   if (dsm_) {
     auto d = dsm_->counters();
     auto u = dsm_region_->counters();

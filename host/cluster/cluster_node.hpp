@@ -97,6 +97,7 @@ class ClusterNode final : public RemotePlatform {
   // transport_ itself then), for its counter.
   dataplane::AuthenticatedTransport* auth_ = nullptr;
   uint64_t unauthenticated_reported_ = 0;
+  uint64_t transport_dropped_reported_ = 0;
   MonotonicClock clock_;
   VmControl* control_ = nullptr;  // the machine's
   std::unique_ptr<dataplane::Transport> transport_;
