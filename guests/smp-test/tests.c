@@ -605,12 +605,17 @@ static uint64_t ping_round_trip(unsigned c)
  *  - an IPI to an APIC ID that no CPU has reaches nobody;
  *  - a SIPI to a running AP is ignored (it answers a ping afterwards);
  *  - a port nothing decodes reads as all ones, and so does physical
- *    memory nothing backs.
+ *    memory nothing backs;
+ *  - a firmware (fw_cfg) item that does not exist reads as zeros.
  */
 #define UNDECODED_PORT 0x300           /* ISA I/O, nothing there on a PC */
 #define UNBACKED_MMIO 0xD0000000u      /* in the uncached window, no device */
 #define ABSENT_APIC_ID 200u
 #define ESR_SEND_ILLEGAL_VECTOR (1u << 5)
+#define FWCFG_SELECTOR_PORT 0x510
+#define FWCFG_DATA_PORT 0x511
+#define FWCFG_NB_CPUS_KEY 0x05
+#define FWCFG_ABSENT_KEY 0x7FFF
 
 static void test_guest_errors(void)
 {
@@ -656,6 +661,22 @@ static void test_guest_errors(void)
              port, UNBACKED_MMIO, mmio);
         return;
     }
+    /* fw_cfg: an item that does not exist, and reads past the end of one
+     * that does (the CPU count, 2 bytes), read as zeros, as QEMU's do. */
+    outw(FWCFG_SELECTOR_PORT, FWCFG_ABSENT_KEY);
+    uint32_t absent = 0;
+    for (int i = 0; i < 4; i++)
+        absent |= (uint32_t)inb(FWCFG_DATA_PORT) << (8 * i);
+    outw(FWCFG_SELECTOR_PORT, FWCFG_NB_CPUS_KEY);
+    uint32_t cpus = 0;
+    for (int i = 0; i < 4; i++)
+        cpus |= (uint32_t)inb(FWCFG_DATA_PORT) << (8 * i);
+    if (absent != 0 || cpus != ncpus) {
+        fail(name, "fw_cfg: absent item read 0x%x, CPU count read as 4 bytes 0x%x (expected 0 and %u)",
+             absent, cpus, ncpus);
+        return;
+    }
+
     for (unsigned c = 1; c < ncpus; c++) {
         if (online(c) && ping_round_trip(c) == 0) {
             fail(name, "cpu %u stopped answering after the bad requests", c);
