@@ -10,6 +10,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # peer authentication: keyed BLAKE2b tags on every frame
   libsodium-dev
+  # the fuzz preset: clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   binutils
   # DPDK backend (dataplane/dpdk): headers, PMDs (net_af_packet, net_memif)
   # and pkg-config file; iproute2 for the tests' veth pairs and namespaces.

@@ -22,6 +22,7 @@ constexpr uint8_t kRegC = 0x0C;
 constexpr uint8_t kRegD = 0x0D;
 constexpr uint8_t kCentury = 0x32;
 
+constexpr uint8_t kRegBSet = 0x80;
 constexpr uint8_t kRegBBinary = 0x04;
 constexpr uint8_t kRegB24Hour = 0x02;
 constexpr uint8_t kRegDValid = 0x80;
@@ -103,7 +104,7 @@ uint8_t Cmos::read_locked(uint8_t index) {
   const bool is_time = index <= kYear || index == kCentury;
   const bool is_alarm = index == 0x01 || index == 0x03 || index == 0x05;
   if (is_time && !is_alarm) {
-    const DateTime t = to_date_time(unix_seconds_() + offset_s_);
+    const DateTime t = guest_time_locked();
     switch (index) {
       case kSeconds:
         return encode_locked(t.second);
@@ -141,35 +142,13 @@ void Cmos::write_locked(uint8_t index, uint8_t value) {
   const bool is_alarm = index == 0x01 || index == 0x03 || index == 0x05;
   if ((index <= kYear && !is_alarm) || index == kCentury) {
     if (index == kWeekday) return;  // derived from the date
+    if (held_) {
+      set_time_field_locked(*held_, index, value);
+      return;
+    }
     const int64_t host = unix_seconds_();
     DateTime t = to_date_time(host + offset_s_);
-    switch (index) {
-      case kSeconds:
-        t.second = decode_locked(value);
-        break;
-      case kMinutes:
-        t.minute = decode_locked(value);
-        break;
-      case kHours:
-        if ((regs_[kRegB] & kRegB24Hour) != 0) {
-          t.hour = decode_locked(value);
-        } else {
-          t.hour = decode_locked(value & 0x7F) % 12 + ((value & kPm) != 0 ? 12 : 0);
-        }
-        break;
-      case kDay:
-        t.day = decode_locked(value);
-        break;
-      case kMonth:
-        t.month = decode_locked(value);
-        break;
-      case kYear:
-        t.year = floor_div(t.year, 100) * 100 + decode_locked(value);
-        break;
-      default:  // century
-        t.year = static_cast<int64_t>(decode_locked(value)) * 100 + ((t.year % 100) + 100) % 100;
-        break;
-    }
+    set_time_field_locked(t, index, value);
     offset_s_ = to_unix_seconds(t) - host;
     return;
   }
@@ -177,12 +156,64 @@ void Cmos::write_locked(uint8_t index, uint8_t value) {
     case kRegA:
       regs_[kRegA] = value & 0x7F;
       return;
+    case kRegB:
+      if ((value & kRegBSet) != 0 && !held_) {
+        held_ = guest_time_locked();
+      } else if ((value & kRegBSet) == 0 && held_) {
+        // The clock starts again from the date the registers hold.
+        offset_s_ = to_unix_seconds(*held_) - unix_seconds_();
+        held_.reset();
+      }
+      regs_[kRegB] = value;
+      return;
     case kRegC:
     case kRegD:
       return;  // read-only
     default:
-      regs_[index] = value;  // register B, alarms and NVRAM
+      regs_[index] = value;  // alarms and NVRAM
       return;
+  }
+}
+
+Cmos::DateTime Cmos::guest_time_locked() const {
+  if (!held_) return to_date_time(unix_seconds_() + offset_s_);
+  // The held fields as written; only the weekday, which the guest cannot
+  // write, follows from them.
+  DateTime t = *held_;
+  t.weekday = to_date_time(to_unix_seconds(t)).weekday;
+  return t;
+}
+
+void Cmos::set_time_field_locked(DateTime& t, uint8_t index, uint8_t value) const {
+  const auto field = [this](uint8_t v, unsigned lo, unsigned hi) {
+    return std::clamp(decode_locked(v), lo, hi);
+  };
+  switch (index) {
+    case kSeconds:
+      t.second = field(value, 0, 59);
+      break;
+    case kMinutes:
+      t.minute = field(value, 0, 59);
+      break;
+    case kHours:
+      if ((regs_[kRegB] & kRegB24Hour) != 0) {
+        t.hour = field(value, 0, 23);
+      } else {
+        t.hour = decode_locked(value & 0x7F) % 12 + ((value & kPm) != 0 ? 12 : 0);
+      }
+      break;
+    case kDay:
+      t.day = field(value, 1, 31);
+      break;
+    case kMonth:
+      t.month = field(value, 1, 12);
+      break;
+    case kYear:
+      t.year = floor_div(t.year, 100) * 100 + field(value, 0, 99);
+      break;
+    default:  // century
+      t.year = static_cast<int64_t>(field(value, 0, 99)) * 100 + ((t.year % 100) + 100) % 100;
+      break;
   }
 }
 

@@ -23,10 +23,18 @@
 //     0x2E/0x2F checksum of 0x10-0x2D (big-endian)
 //
 // The time registers show the host's UTC time (from the injected clock)
-// plus an offset; a guest write to a time register changes the offset so
-// that the written field reads back (hwclock --systohc works). SET does not
-// freeze the clock. Alarms, periodic and update interrupts are not
-// implemented (registers B/C store the enables, nothing fires).
+// plus an offset. While register B's SET bit is on, the update cycle is
+// inhibited (data sheet): the time registers hold still, writes go to them
+// alone, and clearing SET starts the clock from the date they hold, so a
+// date written field by field (Linux's mc146818_set_time, hwclock
+// --systohc) is taken whole even when a partial one is not a date (day 31
+// written while the month is still February). With SET off, a write to a
+// time register changes the offset so that the written field reads back.
+// A value outside its field's range (minute 75, month 0, BCD 0xFF) is
+// clamped into it: the chip would store it and count strangely, and
+// carrying it into the date would let a guest move the clock without
+// bound. Alarms, periodic and update interrupts are not implemented
+// (registers B/C store the enables, nothing fires).
 //
 // Thread safety: every public member takes the internal mutex.
 #pragma once
@@ -35,6 +43,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 
 #include "host/devices/bus_device.hpp"
@@ -71,6 +80,10 @@ class Cmos final : public BusDevice {
 
   uint8_t read_locked(uint8_t index);
   void write_locked(uint8_t index, uint8_t value);
+  // The guest's date now: the held registers while SET is on.
+  DateTime guest_time_locked() const;
+  // Sets one time field of t from a register write, clamped to its range.
+  void set_time_field_locked(DateTime& t, uint8_t index, uint8_t value) const;
   uint8_t encode_locked(unsigned v) const;
   unsigned decode_locked(uint8_t v) const;
 
@@ -79,6 +92,8 @@ class Cmos final : public BusDevice {
   std::mutex mu_;
   uint8_t index_ = 0;
   int64_t offset_s_ = 0;  // guest time - host time
+  // The time registers while SET holds them; empty while the clock runs.
+  std::optional<DateTime> held_;
   std::array<uint8_t, 128> regs_{};
 };
 

@@ -119,6 +119,39 @@ TEST_F(CmosTest, WritingTimeAdjustsTheOffset) {
   EXPECT_EQ(reg(0x04), 0x20);
 }
 
+// Found by fuzz/devices_fuzz: Linux sets the clock field by field under
+// SET; moving from February to March 31 wrote day 31 while the month was
+// still February, which became March 3 and stayed so.
+TEST_F(CmosTest, SetHoldsTheClockAndTakesTheDateWhole) {
+  set_reg(0x0B, 0x82);  // SET, 24-hour, BCD
+  set_reg(0x00, 0x00);
+  set_reg(0x07, 0x31);  // day 31: no date while the month is February
+  EXPECT_EQ(reg(0x07), 0x31);
+  set_reg(0x08, 0x03);
+  now += 10;  // held: the update cycle is inhibited
+  EXPECT_EQ(reg(0x00), 0x00);
+  set_reg(0x0B, 0x02);  // SET off: the clock runs from 2024-03-31 13:45:00
+  EXPECT_EQ(reg(0x07), 0x31);
+  EXPECT_EQ(reg(0x08), 0x03);
+  EXPECT_EQ(reg(0x06), 0x01);  // a Sunday
+  now += 5;
+  EXPECT_EQ(reg(0x00), 0x05);
+}
+
+// Found by fuzz/devices_fuzz while checking the SET sequence: an
+// out-of-range field was carried into the date, so each write of month
+// 0xFF (BCD 165) moved the clock 13 years on, without bound.
+TEST_F(CmosTest, OutOfRangeFieldsAreClamped) {
+  for (int i = 0; i < 1000; ++i) set_reg(0x08, 0xFF);
+  EXPECT_EQ(reg(0x08), 0x12);
+  EXPECT_EQ(reg(0x09), 0x24);
+  EXPECT_EQ(reg(0x32), 0x20);
+  set_reg(0x02, 0x99);
+  EXPECT_EQ(reg(0x02), 0x59);
+  set_reg(0x07, 0x00);
+  EXPECT_EQ(reg(0x07), 0x01);
+}
+
 TEST_F(CmosTest, MemoryFieldsFor256MiB) {
   EXPECT_EQ(word(0x15), 640);
   EXPECT_EQ(word(0x17), 0xFFFF);  // 255 MiB in KiB, capped
