@@ -24,6 +24,7 @@
 #include "host/devices/interrupts.hpp"
 #include "host/devices/io_access.hpp"
 #include "host/devices/ioapic.hpp"
+#include "host/devices/isa_irqs.hpp"
 #include "host/devices/pic8259.hpp"
 #include "host/devices/pit8254.hpp"
 #include "host/devices/uart16550.hpp"
@@ -41,19 +42,6 @@ constexpr size_t kMaxOps = 8192;
 constexpr std::array<uint16_t, 26> kPorts = {
     0x20,  0x21,  0xA0,  0xA1,  0x4D0, 0x4D1, 0x40,  0x41,  0x42,  0x43,  0x61,  0x70,  0x71,
     0x3F8, 0x3F9, 0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE, 0x3FF, 0x510, 0x511, 0xF4,  0xF5,  0xF7};
-
-class IsaLines final : public IrqSink {
- public:
-  IsaLines(Pic8259& pic, Ioapic& ioapic) : pic_(pic), ioapic_(ioapic) {}
-  void set_irq(unsigned line, bool level) override {
-    pic_.set_irq(line, level);
-    ioapic_.set_irq(line == 0 ? 2 : line, level);
-  }
-
- private:
-  Pic8259& pic_;
-  Ioapic& ioapic_;
-};
 
 // Counts what the IOAPIC sends; remembers level-triggered vectors so the
 // program can EOI them.
@@ -92,7 +80,7 @@ void run(Input& in) {
   auto ioapic = std::make_shared<Ioapic>(apic_bus, in.u8());
   bool intr = false;
   auto pic = std::make_shared<Pic8259>([&intr](bool level) { intr = level; });
-  IsaLines isa(*pic, *ioapic);
+  IsaIrqs isa(*pic, *ioapic);
   uint64_t console_bytes = 0;
   auto uart = std::make_shared<Uart16550>(isa, Uart16550::kCom1Irq,
                                           [&console_bytes](uint8_t) { ++console_bytes; });

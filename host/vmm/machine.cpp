@@ -24,6 +24,7 @@
 #include "host/devices/debug_exit.hpp"
 #include "host/devices/fw_cfg.hpp"
 #include "host/devices/ioapic.hpp"
+#include "host/devices/isa_irqs.hpp"
 #include "host/devices/pic8259.hpp"
 #include "host/devices/pit8254.hpp"
 #include "host/devices/uart16550.hpp"
@@ -36,22 +37,6 @@
 namespace dvmm {
 
 namespace {
-
-// ISA interrupt lines go to both interrupt controllers, as on a PC: the
-// 8259 pin of the same number and the IOAPIC GSI the MADT announces (IRQ 0
-// is wired to GSI 2, the override every PC chipset and QEMU have).
-class IsaIrqs final : public IrqSink {
- public:
-  IsaIrqs(Pic8259& pic, Ioapic& ioapic) : pic_(pic), ioapic_(ioapic) {}
-  void set_irq(unsigned line, bool level) override {
-    pic_.set_irq(line, level);
-    ioapic_.set_irq(line == 0 ? 2 : line, level);
-  }
-
- private:
-  Pic8259& pic_;
-  Ioapic& ioapic_;
-};
 
 // The same lines into KVM's in-kernel PIC and IOAPIC. KVM's default
 // routing sends GSI n to PIC pin n and IOAPIC pin n; IRQ 0 is raised on
