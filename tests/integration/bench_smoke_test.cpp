@@ -1,13 +1,23 @@
 // dvmm-bench smoke test: `dvmm-bench transport --json` with tiny counts
-// over shm and udp must produce well-formed JSON with sane values. No
-// timing assertions (the machine is shared and noisy): only shape, order
-// of percentiles, positivity and counts. The tool forks its echo process
-// itself; run_process kills the whole process group if it hangs, and the
-// test checks no ring file is left in /dev/shm.
+// over shm, udp and the dpdk transports must produce well-formed JSON with
+// sane values. No timing assertions (the machine is shared and noisy):
+// only shape, order of percentiles, positivity and counts. The tool forks
+// its echo process itself; run_process kills the whole process group if it
+// hangs, and the test checks no ring file is left in /dev/shm and no
+// network namespace of a finished run in /run/netns (also after SIGINT and
+// SIGKILL). The dpdk cases need root and a dvmm-bench built with DPDK:
+// without them the tool reports the series as not measured, and the tests
+// check that and skip visibly.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +42,31 @@ std::vector<std::string> shm_leftovers() {
   return found;
 }
 
+// A process that has exited (reaped or a zombie nobody reaped yet).
+bool process_gone(pid_t pid) {
+  if (kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t paren = line.rfind(')');
+  return paren == std::string::npos || line.compare(paren, 3, ") Z") == 0;
+}
+
+// /run/netns entries made by dvmm-bench ("dvmm-bench-<pid>-<n>a|b"):
+// those of one pid, or (pid 0) those of processes that have exited.
+std::vector<std::string> bench_namespaces(pid_t pid) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
+    const std::string name = e.path().filename().string();
+    const std::string prefix = "dvmm-bench-";
+    if (name.rfind(prefix, 0) != 0) continue;
+    const pid_t owner = static_cast<pid_t>(std::strtol(name.c_str() + prefix.size(), nullptr, 10));
+    if (pid != 0 ? owner == pid : process_gone(owner)) found.push_back(name);
+  }
+  return found;
+}
+
 json run_bench(const std::vector<std::string>& args) {
   std::vector<std::string> argv{DVMM_BENCH_BINARY, "transport", "--json"};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -46,7 +81,9 @@ json run_bench(const std::vector<std::string>& args) {
 void check_series(const json& s, const std::string& transport) {
   SCOPED_TRACE(s.dump());
   EXPECT_EQ(s.at("transport"), transport);
-  ASSERT_TRUE(s.at("layer") == "raw" || s.at("layer") == "reliable");
+  // pmd: the floor under the dpdk transports only.
+  ASSERT_TRUE(s.at("layer") == "raw" || s.at("layer") == "reliable" ||
+              (s.at("layer") == "pmd" && transport.rfind("dpdk-", 0) == 0));
   EXPECT_EQ(s.at("requested_count").get<int>(), kCount);
   if (!s.at("measured").get<bool>()) {
     // Only the protocol stack may be skipped (sizes no message has).
@@ -94,6 +131,151 @@ TEST_P(BenchSmoke, TransportJsonIsWellFormedAndSane) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, BenchSmoke, ::testing::Values("shm", "udp"));
+
+// --- dpdk ---------------------------------------------------------------------
+
+// Why the dpdk series were not measured, if the tool said they cannot be
+// here (not root, built without DPDK); "" when they were measured.
+std::string dpdk_skip_reason(const json& series) {
+  const json& first = series.at(0);
+  if (first.at("measured").get<bool>()) return {};
+  const std::string why = first.at("skip_reason").get<std::string>();
+  if (why.find("needs root") == std::string::npos &&
+      why.find("built without DPDK") == std::string::npos) {
+    return {};  // another reason: the checks below fail and show it
+  }
+  // Every layer of the transport has the same reason.
+  for (const json& s : series) {
+    EXPECT_FALSE(s.at("measured").get<bool>()) << s.dump();
+    EXPECT_EQ(s.at("skip_reason"), why);
+  }
+  return why;
+}
+
+class BenchSmokeDpdk : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BenchSmokeDpdk, TransportJsonHasThePmdFloorAndBothDvmmLayers) {
+  const std::string transport = GetParam();
+  const json j = run_bench({"--transport", transport, "--size", "64,4096", "--count",
+                            std::to_string(kCount), "--warmup", "20", "--time-limit", "60"});
+  ASSERT_TRUE(j.is_object());
+  const json& series = j.at("series");
+  // 2 sizes x 3 layers (pmd, raw, reliable), whether measured or not.
+  ASSERT_EQ(series.size(), 6u) << j.dump(2);
+  if (const std::string why = dpdk_skip_reason(series); !why.empty()) {
+    GTEST_SKIP() << transport << " not measurable here: " << why;
+  }
+  int measured = 0;
+  for (const json& s : series) {
+    check_series(s, transport);
+    if (!s.at("measured").get<bool>()) continue;
+    ++measured;
+    // No frame may get lost on a veth or a memif ring at this rate.
+    EXPECT_EQ(s.at("resent").get<int>(), 0) << s.dump();
+  }
+  // pmd, raw and reliable at 64 B; pmd and raw at 4 KiB.
+  EXPECT_EQ(measured, 5);
+  for (const uint32_t size : {64u, 4096u}) {
+    const json& pmd = series.at(size == 64 ? 0 : 3);
+    EXPECT_EQ(pmd.at("layer"), "pmd");
+    EXPECT_EQ(pmd.at("size").get<uint32_t>(), size);
+  }
+  // Both ports are described (what the processes opened).
+  const std::string endpoints = j.at("method").at("endpoints").dump();
+  EXPECT_NE(endpoints.find(transport == "dpdk-memif" ? "net_memif" : "net_af_packet"),
+            std::string::npos)
+      << endpoints;
+  // What dvmm adds over the PMD: raw/pmd at both sizes, reliable/pmd at 64 B.
+  int over_pmd = 0;
+  for (const json& r : j.at("ratios")) {
+    if (r.at("kind") != "over-pmd") continue;
+    ++over_pmd;
+    EXPECT_GT(r.at("p50").get<double>(), 0) << r.dump();
+  }
+  EXPECT_EQ(over_pmd, 3) << j.at("ratios").dump(2);
+  EXPECT_TRUE(bench_namespaces(0).empty()) << "namespaces left behind";
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, BenchSmokeDpdk,
+                         ::testing::Values("dpdk-memif", "dpdk-afpacket"));
+
+// A long af_packet run, stopped by `signal` once its namespaces exist.
+// Returns the namespaces that remain and whether the processes are gone;
+// skips when the namespaces never appear because the tool cannot run dpdk.
+struct Interrupted {
+  std::vector<std::string> remaining;
+  std::vector<pid_t> helpers;  // the forked DPDK processes
+  test::ProcessResult result;
+};
+
+Interrupted interrupt_afpacket_run(int sig) {
+  Interrupted out;
+  test::Child bench({DVMM_BENCH_BINARY, "transport", "--json", "--transport", "dpdk-afpacket",
+                     "--size", "64", "--count", "100000000", "--time-limit", "60"});
+  const pid_t pid = bench.pid();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Started once the initiator process has its own child, the echo process
+  // (the tool's other children are short-lived `ip` commands).
+  while (std::chrono::steady_clock::now() < deadline && out.helpers.empty()) {
+    for (const pid_t c : test::child_pids(pid)) {
+      const std::vector<pid_t> g = test::child_pids(c);
+      if (g.empty()) continue;
+      out.helpers = {c};
+      out.helpers.insert(out.helpers.end(), g.begin(), g.end());
+      break;
+    }
+    if (process_gone(pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(bench_namespaces(pid).size(), 2u) << "the run's namespaces were not seen";
+  // Let the measurement start (EAL, link), then stop it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  bench.signal(sig);
+  out.result = bench.wait(std::chrono::seconds(20));
+  // The forked processes die with it (PDEATHSIG): give them a moment.
+  for (int i = 0; i < 100; ++i) {
+    bool all = true;
+    for (const pid_t h : out.helpers) all = all && process_gone(h);
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  out.remaining = bench_namespaces(pid);
+  return out;
+}
+
+bool can_run_dpdk(std::string& why) {
+  if (geteuid() != 0) {
+    why = "needs root";
+    return false;
+  }
+  const json j = run_bench({"--transport", "dpdk-afpacket", "--size", "64", "--count", "10",
+                            "--warmup", "1", "--time-limit", "30"});
+  why = dpdk_skip_reason(j.at("series"));
+  return why.empty();
+}
+
+TEST(BenchSmokeDpdkCleanup, SigintRemovesTheNamespacesAndTheProcesses) {
+  std::string why;
+  if (!can_run_dpdk(why)) GTEST_SKIP() << "dpdk-afpacket not measurable here: " << why;
+  const Interrupted r = interrupt_afpacket_run(SIGINT);
+  EXPECT_FALSE(r.result.timed_out);
+  EXPECT_EQ(r.result.exit_status, 128 + SIGINT) << r.result.err;
+  EXPECT_EQ(r.helpers.size(), 2u) << "the initiator and echo processes were not seen";
+  EXPECT_TRUE(r.remaining.empty()) << "left behind: " << r.remaining.front();
+  for (const pid_t h : r.helpers) EXPECT_TRUE(process_gone(h)) << "pid " << h << " survived";
+}
+
+TEST(BenchSmokeDpdkCleanup, NamespacesOfAKilledRunAreRemovedByTheNext) {
+  std::string why;
+  if (!can_run_dpdk(why)) GTEST_SKIP() << "dpdk-afpacket not measurable here: " << why;
+  const Interrupted r = interrupt_afpacket_run(SIGKILL);
+  // SIGKILL runs no handler: the namespaces stay until the next run.
+  ASSERT_EQ(r.remaining.size(), 2u) << "expected the killed run's two namespaces";
+  for (const pid_t h : r.helpers) EXPECT_TRUE(process_gone(h)) << "pid " << h << " survived";
+  std::string again;
+  ASSERT_TRUE(can_run_dpdk(again)) << again;
+  EXPECT_TRUE(bench_namespaces(0).empty()) << "the next run did not remove them";
+}
 
 TEST(BenchSmokeCli, UnknownTransportIsAUsageError) {
   const test::ProcessResult r =

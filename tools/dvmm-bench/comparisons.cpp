@@ -27,6 +27,8 @@ Ratio make(std::string kind, std::string label, const SeriesResult& num, const S
   r.p50 = ratio(num.latency.p50, den.latency.p50);
   r.p99 = ratio(num.latency.p99, den.latency.p99);
   r.p999 = ratio(num.latency.p999, den.latency.p999);
+  r.p50_added_us =
+      (static_cast<double>(num.latency.p50) - static_cast<double>(den.latency.p50)) / 1000.0;
   return r;
 }
 
@@ -36,6 +38,18 @@ std::vector<Ratio> compute_ratios(const BenchRun& run) {
   std::vector<Ratio> out;
   const auto& transports = run.config.transports;
   const auto& sizes = run.config.sizes;
+  for (const std::string& t : transports) {
+    for (const uint32_t size : sizes) {
+      const SeriesResult* pmd = find(run, t, size, Layer::kPmd);
+      if (pmd == nullptr) continue;
+      for (const Layer layer : {Layer::kRaw, Layer::kReliable}) {
+        const SeriesResult* s = find(run, t, size, layer);
+        if (s == nullptr) continue;
+        out.push_back(make("over-pmd", fmt::format("{} {} B: {} / pmd", t, size, layer_name(layer)),
+                           *s, *pmd));
+      }
+    }
+  }
   for (const std::string& t : transports) {
     for (const uint32_t size : sizes) {
       const SeriesResult* raw = find(run, t, size, Layer::kRaw);

@@ -67,7 +67,8 @@ Status check_transports(const std::vector<std::string>& kinds) {
   if (kinds.empty()) return Error::format("no transport given (known: {})", kKnownTransports);
   for (const std::string& t : kinds) {
     if (!is_known_transport(t)) {
-      return Error::format("unknown transport '{}' (known: {}; dpdk and fpga are not measurable yet)",
+      return Error::format("unknown transport '{}' (known: {}; this mode measures no dpdk or "
+                           "fpga transport yet)",
                            t, kKnownTransports);
     }
   }

@@ -16,11 +16,12 @@
 
 namespace dvmm::bench {
 
-// The transports dvmm-bench can measure today.
+// The transports whose two ends the benchmark process opens itself (the
+// dpdk ones cannot be: see dpdk_lane.hpp).
 bool is_known_transport(std::string_view kind);
 constexpr const char* kKnownTransports = "shm, udp";
-// Errors ("no transport given", "unknown transport 'x' ...") for a mode's
-// --transport list.
+// Errors ("no transport given", "unknown transport 'x' ...") for the
+// --transport list of a mode that measures only these (dsm).
 Status check_transports(const std::vector<std::string>& kinds);
 
 struct EndpointPair {

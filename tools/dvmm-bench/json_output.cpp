@@ -1,6 +1,7 @@
 #include "tools/dvmm-bench/json_output.hpp"
 
 #include "tools/dvmm-bench/comparisons.hpp"
+#include "tools/dvmm-bench/dpdk_endpoint.hpp"
 
 namespace dvmm::bench {
 
@@ -61,7 +62,7 @@ json run_to_json(const BenchRun& run) {
   json ratios = json::array();
   for (const Ratio& r : compute_ratios(run)) {
     ratios.push_back(json{{"kind", r.kind}, {"label", r.label}, {"p50", r.p50}, {"p99", r.p99},
-                          {"p99_9", r.p999}});
+                          {"p99_9", r.p999}, {"p50_added_us", r.p50_added_us}});
   }
   return json{
       {"tool", "dvmm-bench"},
@@ -75,6 +76,7 @@ json run_to_json(const BenchRun& run) {
             {"transports", c.transports},
             {"sizes", c.sizes},
             {"count", c.count},
+            {"dpdk_count", series_count(c, std::string(kDpdkMemif))},
             {"rounds", c.rounds},
             {"time_limit_s", c.time_limit_s},
             {"endpoints", run.endpoints}}},

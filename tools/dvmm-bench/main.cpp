@@ -1,10 +1,12 @@
 // dvmm-bench: latency benchmarks of dvmm's building blocks.
 //
-//   dvmm-bench transport [--transport shm,udp] [--size 64,4096] [--count N]
+//   dvmm-bench transport [--transport shm,udp,dpdk-memif,dpdk-afpacket|dpdk]
+//                        [--size 64,4096] [--count N]
 //                        [--warmup N] [--rounds R] [--time-limit S] [--cpus auto|none|A,B]
 //                        [--json] [--plot DIR] [--no-progress]
 //       ping-pong round trips between two processes over the raw transport
-//       and over the reliable protocol stack, side by side
+//       and over the reliable protocol stack, side by side, and for the
+//       dpdk transports over the PMD alone (their floor; needs root)
 //   dvmm-bench dsm [--transport shm,udp] [--pages N] [--count N] [--raw-size 64,4096]
 //                  [--min-hold-us U] [--poller-spin-us U] [--time-limit S]
 //                  [--cpus auto|none|A,B]
@@ -83,8 +85,9 @@ void add_output_flags(CLI::App* cmd, OutputFlags& f) {
   cmd->add_flag("--no-progress", f.no_progress, "no progress bar (it is shown only on a tty)");
 }
 
-void add_transport_option(CLI::App* cmd, std::vector<std::string>& transports) {
-  cmd->add_option("--transport", transports, "transports, comma-separated: shm, udp")
+void add_transport_option(CLI::App* cmd, std::vector<std::string>& transports,
+                          const std::string& known = "shm, udp") {
+  cmd->add_option("--transport", transports, "transports, comma-separated: " + known)
       ->delimiter(',')
       ->capture_default_str();
 }
@@ -95,6 +98,9 @@ void add_run_options(CLI::App* cmd, dvmm::bench::TransportBenchConfig& c) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--count", c.count, "recorded round trips per series")->capture_default_str();
+  cmd->add_option("--dpdk-count", c.dpdk_count,
+                  "recorded round trips per series of the dpdk transports (0: --count)")
+      ->capture_default_str();
   cmd->add_option("--warmup", c.warmup, "unrecorded round trips per phase (default: 10 %, 50-5000)");
   cmd->add_option("--rounds", c.rounds, "split each series into R phases interleaved with the others")
       ->capture_default_str();
@@ -116,7 +122,8 @@ int main(int argc, char** argv) {
   TransportBenchConfig tc;
   tc.transports = {"shm", "udp"};
   tc.sizes = {64, 4096};
-  add_transport_option(transport, tc.transports);
+  add_transport_option(transport, tc.transports,
+                       "shm, udp, dpdk-memif, dpdk-afpacket (dpdk: both; root)");
   add_run_options(transport, tc);
   OutputFlags out;
   add_output_flags(transport, out);

@@ -1,6 +1,11 @@
 // One measurement phase: a ping-pong between the initiator (node 0, in the
-// benchmark process) and the echo side (node 1, in a forked child), both
-// busy-polling, at one of two layers:
+// benchmark process, or in a forked child for dpdk transports) and the echo
+// side (node 1, in a forked child), both busy-polling, at one of three
+// layers:
+//   pmd       dpdk transports only: DPDK's rte_eth_tx_burst/rte_eth_rx_burst
+//             on the transport's port, an Ethernet frame as long as the raw
+//             layer's, echoed with its MACs swapped: the floor without any
+//             dvmm code (pmd_ping_pong.cpp);
 //   raw       dataplane::Transport itself: a frame of `size` bytes is sent
 //             with tx_burst + tx_flush and the echo side returns it as is;
 //   reliable  dvmm's protocol stack: dataplane::ReliableLink over the same
@@ -23,12 +28,13 @@
 
 #include "dataplane/transport.hpp"
 #include "host/common/result.hpp"
+#include "tools/dvmm-bench/bench_clock.hpp"
 #include "tools/dvmm-bench/progress.hpp"
 
 namespace dvmm::bench {
 
-enum class Layer : uint8_t { kRaw = 0, kReliable = 1 };
-const char* layer_name(Layer layer);  // "raw", "reliable"
+enum class Layer : uint8_t { kRaw = 0, kReliable = 1, kPmd = 2 };
+const char* layer_name(Layer layer);  // "raw", "reliable", "pmd"
 
 struct PhaseSpec {
   Layer layer = Layer::kRaw;
@@ -82,6 +88,11 @@ Result<PhaseResult> run_reliable_initiator(dataplane::Transport& transport, cons
                                            Progress& progress,
                                            const std::function<bool()>& echo_finished);
 Result<EchoResult> run_reliable_echo(dataplane::Transport& transport, const PhaseSpec& spec);
+// The pmd layer (pmd_ping_pong.cpp with DPDK, dpdk_none.cpp without):
+// `transport` must be a DpdkTransport; its port is used directly.
+Result<PhaseResult> run_pmd_initiator(dataplane::Transport& transport, const PhaseSpec& spec,
+                                      Progress& progress, const std::function<bool()>& echo_finished);
+Result<EchoResult> run_pmd_echo(dataplane::Transport& transport, const PhaseSpec& spec);
 
 // An answer later than this makes the initiator check (one poll(2) on the
 // control channel) that the echo process is still there, so a crashed or
@@ -91,5 +102,96 @@ constexpr uint64_t kPeerCheckNs = 20'000'000;
 // Grace after the deadline for the stop handshake, so that a phase cut
 // short still ends with both sides agreeing.
 constexpr uint64_t kStopGraceNs = 1'000'000'000;
+
+// Without an answer after this long a frame (or its echo) was lost
+// (possible on UDP when a socket buffer overflows): layers that can, send
+// it again.
+constexpr uint64_t kResendNs = 20'000'000;
+
+// Waits are spin loops around the receive call; the clock is read only
+// every this many empty polls (deadline, peer and resend checks).
+constexpr uint32_t kIdleCheckEvery = 256;
+
+// The initiator's waits for answers, shared by the layers: sent() when a
+// request has gone out, after_empty_poll() after each poll that found
+// nothing: true once the phase's deadline has passed (stop, truncated).
+// `resend` (may be empty: the reliable link retransmits itself) runs after
+// kResendNs without an answer. An error (naming `who`) when no answer came
+// for kPeerCheckNs and the echo process has reported or gone.
+class AnswerWait {
+ public:
+  AnswerWait(const PhaseSpec& spec, const std::function<bool()>& echo_finished, const char* who,
+             std::function<void()> resend)
+      : spec_(spec), echo_finished_(echo_finished), who_(who), resend_(std::move(resend)) {}
+  void sent(uint64_t now) { sent_ns_ = last_send_ns_ = now; }
+  Result<bool> after_empty_poll() {
+    if (++idle_ % kIdleCheckEvery != 0) return false;
+    return check();
+  }
+  uint64_t resent() const { return resent_; }
+
+ private:
+  Result<bool> check();  // reads the clock; yields the CPU when the plan says so
+
+  const PhaseSpec& spec_;
+  const std::function<bool()>& echo_finished_;
+  const char* who_;
+  const std::function<void()> resend_;
+  uint64_t sent_ns_ = 0;
+  uint64_t last_send_ns_ = 0;
+  uint64_t resent_ = 0;
+  uint32_t idle_ = 0;
+};
+
+// What one poll of an initiator found.
+enum class Polled : uint8_t { kNothing, kOther, kAnswer };
+
+// The initiator's measured loop, shared by the layers: for each of the
+// warmup + count round trips, prepare(seq) (untimed), then the clock, send()
+// and poll(seq) until it returns kAnswer; the clock again right after. A
+// round trip is recorded once the warm-up is over; the deadline truncates.
+template <typename Prepare, typename Send, typename Poll>
+Status measure_round_trips(const PhaseSpec& spec, Progress& progress, AnswerWait& wait,
+                           PhaseResult& r, Prepare&& prepare, Send&& send, Poll&& poll) {
+  r.rtt_ns.reserve(spec.count);
+  const uint64_t total = spec.warmup + spec.count;
+  uint64_t measure_start = 0;
+  for (uint64_t seq = 0; seq < total && !r.truncated; ++seq) {
+    prepare(seq);
+    const uint64_t t0 = now_ns();
+    if (seq == spec.warmup) measure_start = t0;
+    DVMM_TRY(send());
+    wait.sent(t0);
+    for (;;) {
+      const Polled p = poll(seq);
+      if (p == Polled::kAnswer) {
+        const uint64_t t1 = now_ns();
+        if (seq >= spec.warmup) r.rtt_ns.push_back(t1 - t0);
+        break;
+      }
+      if (p == Polled::kNothing && DVMM_TRY(wait.after_empty_poll())) {
+        r.truncated = true;
+        break;
+      }
+    }
+    progress.tick();
+  }
+  if (!r.rtt_ns.empty()) r.elapsed_ns = now_ns() - measure_start;
+  r.resent = wait.resent();
+  return {};
+}
+
+// The initiator's end of a phase: send_stop() every kResendNs / 4 (a stop
+// frame can be lost like any other) until the echo process reports on its
+// channel, drain() (late answers) in between; an error naming `who` if
+// that takes past the deadline plus kStopGraceNs.
+Status stop_until_confirmed(const PhaseSpec& spec, const std::function<bool()>& echo_finished,
+                            const std::function<void()>& send_stop,
+                            const std::function<void()>& drain, const char* who);
+
+// The echo side after an empty poll: true once the initiator's stop is
+// overdue (deadline plus kStopGraceNs; checked every kIdleCheckEvery calls,
+// yielding the CPU then when the plan says so).
+bool echo_overdue(const PhaseSpec& spec, uint32_t& idle);
 
 }  // namespace dvmm::bench

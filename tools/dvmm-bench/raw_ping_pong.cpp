@@ -2,8 +2,6 @@
 // endian: u32 magic "DVBN" (never 0xD7 first, so a dvmm message is never
 // taken for one), u32 phase tag, u64 sequence number (kStopSeq = stop),
 // then filler up to the requested size.
-#include <sched.h>
-
 #include <array>
 #include <cstring>
 #include <memory>
@@ -21,12 +19,6 @@ using dataplane::TxFrame;
 
 constexpr uint32_t kMagic = 0x4E425644;  // "DVBN"
 constexpr uint64_t kStopSeq = UINT64_MAX;
-// Without an answer after this long the frame (or its echo) was lost
-// (possible on UDP when a socket buffer overflows): send it again.
-constexpr uint64_t kResendNs = 20'000'000;
-// The clock is read every this many empty polls (deadline and resend
-// checks), keeping the spin loop to the receive call itself.
-constexpr uint32_t kIdleCheckEvery = 256;
 constexpr size_t kRxBurst = 8;  // one frame is in flight; a few for strays
 
 using RxBuffer = std::array<RxFrame, kRxBurst>;  // 72 KiB: on the heap
@@ -79,70 +71,32 @@ Result<PhaseResult> run_raw_initiator(Transport& t, const PhaseSpec& spec, Progr
   auto rx = std::make_unique<RxBuffer>();
 
   PhaseResult r;
-  r.rtt_ns.reserve(spec.count);
-  const uint64_t total = spec.warmup + spec.count;
-  uint64_t measure_start = 0;
-  for (uint64_t seq = 0; seq < total && !r.truncated; ++seq) {
-    put_u64(frame.data() + 8, seq);
-    const uint64_t t0 = now_ns();
-    if (seq == spec.warmup) measure_start = t0;
-    if (!send_frame(t, kEchoNode, frame)) return Error::format("{}: tx_burst took no frame", t.name());
-    uint64_t last_send = t0;
-    uint64_t t1 = 0;
-    bool answered = false;
-    uint32_t idle = 0;
-    while (!answered) {
-      const size_t n = t.rx_burst(*rx);
-      if (n > 0) {
-        t1 = now_ns();
+  AnswerWait wait(spec, echo_finished, t.name(), [&] { (void)send_frame(t, kEchoNode, frame); });
+  DVMM_TRY(measure_round_trips(
+      spec, progress, wait, r, [&](uint64_t seq) { put_u64(frame.data() + 8, seq); },
+      [&]() -> Status {
+        if (!send_frame(t, kEchoNode, frame)) return Error::format("{}: tx_burst took no frame", t.name());
+        return {};
+      },
+      [&](uint64_t seq) {
+        const size_t n = t.rx_burst(*rx);
+        Polled p = n > 0 ? Polled::kOther : Polled::kNothing;
         for (size_t i = 0; i < n; ++i) {
           const RxFrame& f = (*rx)[i];
           if (is_ours(f, spec.tag) && get_u64(f.data + 8) == seq) {
-            answered = true;
+            p = Polled::kAnswer;
           } else {
             ++r.stray;
           }
         }
-        continue;
-      }
-      if (++idle % kIdleCheckEvery != 0) continue;
-      const uint64_t now = now_ns();
-      if (now >= spec.deadline_ns) {
-        r.truncated = true;
-        break;
-      }
-      if (now - t0 >= kPeerCheckNs && echo_finished()) {
-        return Error::format("{}: the echo process stopped answering", t.name());
-      }
-      if (now - last_send >= kResendNs) {
-        (void)send_frame(t, kEchoNode, frame);
-        ++r.resent;
-        last_send = now;
-      }
-      if (spec.yield_when_idle) sched_yield();
-    }
-    if (answered && seq >= spec.warmup) r.rtt_ns.push_back(t1 - t0);
-    progress.tick();
-  }
-  if (!r.rtt_ns.empty()) r.elapsed_ns = now_ns() - measure_start;
+        return p;
+      }));
 
-  // Stop: resent until the echo side reports on the control channel (a UDP
-  // stop frame can be lost like any other).
+  // Stop: resent until the echo side reports on the control channel.
   put_u64(frame.data() + 8, kStopSeq);
-  uint64_t last_stop = 0;
-  for (;;) {
-    const uint64_t now = now_ns();
-    if (echo_finished()) break;
-    if (now >= spec.deadline_ns + kStopGraceNs) {
-      return Error::format("{}: the echo process did not confirm the end of the phase", t.name());
-    }
-    if (now - last_stop >= kResendNs / 4) {
-      (void)send_frame(t, kEchoNode, frame);
-      last_stop = now;
-    }
-    (void)t.rx_burst(*rx);  // late answers: discard
-    sched_yield();
-  }
+  DVMM_TRY(stop_until_confirmed(
+      spec, echo_finished, [&] { (void)send_frame(t, kEchoNode, frame); },
+      [&] { (void)t.rx_burst(*rx); }, t.name()));
   return r;
 }
 
@@ -153,11 +107,9 @@ Result<EchoResult> run_raw_echo(Transport& t, const PhaseSpec& spec) {
   for (;;) {
     const size_t n = t.rx_burst(*rx);
     if (n == 0) {
-      if (++idle % kIdleCheckEvery != 0) continue;
-      if (now_ns() >= spec.deadline_ns + kStopGraceNs) {
+      if (echo_overdue(spec, idle)) {
         return Error::format("{}: no stop frame from the initiator before the deadline", t.name());
       }
-      if (spec.yield_when_idle) sched_yield();
       continue;
     }
     bool queued = false;

@@ -4,8 +4,6 @@
 // to the I/O home (minus the device emulation). Every message carries the
 // cumulative ACK of the other direction, so in a steady ping-pong the link
 // sends no ACK-only frames.
-#include <sched.h>
-
 #include <array>
 #include <variant>
 
@@ -29,7 +27,6 @@ using dataplane::Transport;
 
 constexpr NodeId kInitiatorNode = 0;
 constexpr NodeId kEchoNode = 1;
-constexpr uint32_t kIdleCheckEvery = 256;
 // After the stop, the echo side waits this long at most for the ACK of its
 // last response (the initiator's delayed ACK, 50 µs by default).
 constexpr uint64_t kAckDrainNs = 50'000'000;
@@ -89,6 +86,8 @@ Result<PhaseResult> run_reliable_initiator(Transport& t, const PhaseSpec& spec, 
   MonotonicClock clock;
   ReliableLink link(t, clock, link_config(spec, kInitiatorNode, kEchoNode));
   PhaseResult r;
+  // The link retransmits by itself: no resend here.
+  AnswerWait wait(spec, echo_finished, t.name(), {});
   uint64_t awaited = 0;
   bool answered = false;
   // Built once: poll() takes a std::function, and constructing one per
@@ -102,38 +101,19 @@ Result<PhaseResult> run_reliable_initiator(Transport& t, const PhaseSpec& spec, 
     }
   };
 
-  r.rtt_ns.reserve(spec.count);
-  const uint64_t total = spec.warmup + spec.count;
-  uint64_t measure_start = 0;
-  for (uint64_t id = 0; id < total && !r.truncated; ++id) {
-    awaited = id;
-    answered = false;
-    Message req = io_request(id);
-    const uint64_t t0 = now_ns();
-    if (id == spec.warmup) measure_start = t0;
-    DVMM_TRY(link.send(std::move(req)));
-    uint64_t t1 = 0;
-    uint32_t idle = 0;
-    while (!answered) {
-      if (link.poll(deliver) > 0) {
-        if (answered) t1 = now_ns();
-        continue;
-      }
-      if (++idle % kIdleCheckEvery != 0) continue;
-      const uint64_t now = now_ns();
-      if (now >= spec.deadline_ns) {
-        r.truncated = true;
-        break;
-      }
-      if (now - t0 >= kPeerCheckNs && echo_finished()) {
-        return Error::format("{}: the echo process stopped answering", t.name());
-      }
-      if (spec.yield_when_idle) sched_yield();
-    }
-    if (answered && id >= spec.warmup) r.rtt_ns.push_back(t1 - t0);
-    progress.tick();
-  }
-  if (!r.rtt_ns.empty()) r.elapsed_ns = now_ns() - measure_start;
+  Message req;
+  DVMM_TRY(measure_round_trips(
+      spec, progress, wait, r,
+      [&](uint64_t id) {
+        awaited = id;
+        answered = false;
+        req = io_request(id);
+      },
+      [&] { return link.send(std::move(req)); },
+      [&](uint64_t) {
+        if (link.poll(deliver) == 0) return Polled::kNothing;
+        return answered ? Polled::kAnswer : Polled::kOther;
+      }));
 
   // The stop is reliable itself; keep polling so that it (and the ACK of
   // the last response) actually goes out until the echo side confirms.
@@ -174,11 +154,9 @@ Result<EchoResult> run_reliable_echo(Transport& t, const PhaseSpec& spec) {
       if (failure) return *failure;
       continue;
     }
-    if (++idle % kIdleCheckEvery != 0) continue;
-    if (now_ns() >= spec.deadline_ns + kStopGraceNs) {
+    if (echo_overdue(spec, idle)) {
       return Error::format("{}: no stop message from the initiator before the deadline", t.name());
     }
-    if (spec.yield_when_idle) sched_yield();
   }
   // Leave only when the last response is acknowledged: otherwise it would
   // be retransmitted into the next phase (where it is ignored, but counted).

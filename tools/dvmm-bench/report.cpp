@@ -3,11 +3,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "tools/dvmm-bench/bench_clock.hpp"
 #include "tools/dvmm-bench/comparisons.hpp"
+#include "tools/dvmm-bench/dpdk_endpoint.hpp"
 #include "tools/dvmm-bench/dsm_output.hpp"
 #include "tools/dvmm-bench/plots.hpp"
 
@@ -43,21 +46,41 @@ void machine_section(std::ostringstream& md, const BenchRun& run) {
         "series measured side by side in one run.\n\n";
 }
 
-void method_section(std::ostringstream& md, const ReportConfig& rc, const BenchRun& run) {
+void method_section(std::ostringstream& md, const ReportConfig& rc, const BenchRun& run,
+                    double total_s) {
   const TransportBenchConfig& c = run.config;
   md << "## Method\n\n"
      << "- Ping-pong round trips between two processes (the benchmark and a forked echo "
-        "process), both busy-polling: " << run.cpu_plan << ".\n"
+        "process; for dpdk two forked processes), both busy-polling: " << run.cpu_plan << ".\n"
      << "- Clock: `" << run.clock << "` (vDSO; about " << run.clock_overhead_ns
      << " ns per reading here), read just before the send and just after the receive call "
         "that returned the answer.\n"
-     << "- " << c.count << " recorded round trips per series, in " << c.rounds
+     << "- " << c.count << " recorded round trips per series"
+     << (c.dpdk_count != 0
+             ? fmt::format(" ({} for the dpdk transports: fewer, to keep the report to a few "
+                           "minutes on this loaded machine)",
+                           c.dpdk_count)
+             : std::string())
+     << ", in " << c.rounds
      << " rounds interleaved with every other series (so noise hits all series alike); "
         "each round starts with "
      << (c.warmup > 0 ? fmt::format("{}", c.warmup) : std::string("about 10 %, 50 to 5000,"))
      << " warm-up round trips that are not recorded.\n"
      << "- **raw**: `dataplane::Transport` alone: one frame of the given size, `tx_burst` + "
         "`tx_flush`, echoed unchanged by the other process after `rx_burst`.\n"
+     << "- **pmd** (dpdk transports only): the floor, no dvmm code in the loop: "
+        "`rte_eth_tx_burst` / `rte_eth_rx_burst` on the port the dpdk transport opened, an "
+        "Ethernet frame as long as the raw layer's (16 + size bytes), sent from one "
+        "preallocated mbuf (the PMD copies it; no allocation or copy by the application), "
+        "echoed by the other process with its MACs swapped.\n"
+     << "- **dpdk-memif**: `net_memif` between the two processes (bsize=9216, copy mode, "
+        "abstract socket unique per run); **dpdk-afpacket**: `net_af_packet` "
+        "(framesz=blocksz=8192) on each end of a veth pair (MTU 9000) whose ends are in two "
+        "network namespaces the benchmark creates and removes. EAL: `--no-huge --no-pci -m 256 "
+        "--no-shconf --no-telemetry`. An EAL starts once per process and does not survive "
+        "fork, so both DPDK ends are processes forked for the purpose (the benchmark process "
+        "only collects their samples), pinned as above. Both ends busy-poll, as for shm and "
+        "udp (dvmm's adaptive polling is not measured here).\n"
      << "- **reliable**: dvmm's protocol stack, `dataplane::ReliableLink` over the same "
         "transport: an I/O request message answered by an I/O response (a forwarded port "
         "access without the device emulation), encoded, decoded, sequenced and acknowledged "
@@ -66,12 +89,15 @@ void method_section(std::ostringstream& md, const ReportConfig& rc, const BenchR
      << "- Percentiles are nearest-rank; `round trips/s` is the recorded round trips over "
         "their wall time (one at a time: a latency-bound rate, not a throughput limit).\n"
      << "- Plots (CDFs, histograms; gnuplot): add `--plot DIR`.\n"
-     << "- Regenerate: `" << rc.command_line << "` (took " << fmt::format("{:.0f}", run.wall_s)
-     << " s).\n\n";
+     << "- Regenerate: `" << rc.command_line << "` (took " << fmt::format("{:.0f}", total_s)
+     << " s in all, the transport round trips " << fmt::format("{:.0f}", run.wall_s)
+     << " s of it).\n\n";
 }
 
 void results_section(std::ostringstream& md, const BenchRun& run) {
-  md << "## Transport round trips (shm, udp)\n\n"
+  std::string names;
+  for (const std::string& t : run.config.transports) names += (names.empty() ? "" : ", ") + t;
+  md << "## Transport round trips (" << names << ")\n\n"
      << "| transport | layer | size | on the wire (out / back) | count | p50 µs | p90 µs | "
         "p99 µs | p99.9 µs | max µs | round trips/s |\n"
      << "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
@@ -96,19 +122,47 @@ void results_section(std::ostringstream& md, const BenchRun& run) {
   md << "\n";
 }
 
+// The dpdk transports' layers over their PMD floor: ratios and the time
+// added at p50.
+void over_pmd_table(std::ostringstream& md, const std::vector<Ratio>& ratios) {
+  md << "### What dvmm adds over the raw PMD round trip (dpdk)\n\n"
+     << "`raw / pmd`: dvmm's transport layer (`DpdkTransport`: the frame copied into an mbuf "
+        "behind its header, the Tx buffer, on receipt the checks and the copy out). "
+        "`reliable / pmd`: that plus the reliability layer and the message codec "
+        "(`ReliableLink`: encode, sequence, ACK, decode).\n\n"
+     << "| comparison | p50 | p99 | p99.9 | added at p50 |\n|---|---:|---:|---:|---:|\n";
+  bool any = false;
+  for (const Ratio& r : ratios) {
+    if (r.kind != "over-pmd") continue;
+    any = true;
+    md << "| " << r.label << " | "
+       << fmt::format("{:.2f}x | {:.2f}x | {:.2f}x | {:+.2f} µs", r.p50, r.p99, r.p999,
+                      r.p50_added_us)
+       << " |\n";
+  }
+  if (!any) md << "| (no dpdk transport measured in this run) | | | | |\n";
+  md << "\n";
+}
+
 void ratios_section(std::ostringstream& md, const BenchRun& run) {
   const std::vector<Ratio> ratios = compute_ratios(run);
   md << "## Side-by-side ratios\n\n"
      << "Ratios of percentiles of series measured in this run (> 1: the first is slower).\n\n";
-  const std::pair<const char*, const char*> groups[] = {
-      {"reliable/raw", "Protocol stack cost: reliable link vs raw transport"},
-      {"udp/shm", "Kernel UDP vs shared-memory rings"},
-      {"size", "Frame size: larger frames vs the smallest, raw transport"}};
-  for (const auto& [kind, title] : groups) {
+  over_pmd_table(md, ratios);
+  auto vs_shm = [](const std::string& kind) {
+    return kind.size() > 4 && kind.compare(kind.size() - 4, 4, "/shm") == 0;
+  };
+  const std::pair<std::function<bool(const std::string&)>, const char*> groups[] = {
+      {[](const std::string& k) { return k == "reliable/raw"; },
+       "Protocol stack cost: reliable link vs raw transport"},
+      {vs_shm, "Other transports vs shared-memory rings"},
+      {[](const std::string& k) { return k == "size"; },
+       "Frame size: larger frames vs the smallest, raw transport"}};
+  for (const auto& [in_group, title] : groups) {
     md << "### " << title << "\n\n| comparison | p50 | p99 | p99.9 |\n|---|---:|---:|---:|\n";
     bool any = false;
     for (const Ratio& r : ratios) {
-      if (r.kind != kind) continue;
+      if (!in_group(r.kind)) continue;
       any = true;
       md << "| " << r.label << " | " << fmt::format("{:.2f}x | {:.2f}x | {:.2f}x", r.p50, r.p99,
                                                     r.p999)
@@ -232,10 +286,6 @@ void not_yet_section(std::ostringstream& md) {
   md << "## Modes not measured yet\n\n"
      << "These sections are placeholders, kept so that the file shows what is missing. "
         "No numbers are given until `dvmm-bench` can measure them.\n\n"
-     << "### dpdk: DPDK transport — NOT MEASURED YET\n\n"
-     << "Will measure: the same raw and reliable ping-pong over the DPDK backend (memif, "
-        "af_packet over veth). The backend (`dataplane/dpdk`) is being written; `dvmm-bench` does "
-        "not drive it yet.\n\n"
      << "### fpga: FPGA offload engine — NOT MEASURED YET\n\n"
      << "Will measure: engine latency in clock cycles from the Verilator simulation and in "
         "nanoseconds at its target clock; on a card, round trips through XRT.\n";
@@ -245,16 +295,23 @@ void not_yet_section(std::ostringstream& md) {
 
 ReportConfig default_report_config() {
   ReportConfig c;
-  c.transport.transports = {"shm", "udp"};
+  // The dpdk ones are reported as not measured (with the reason) where
+  // DPDK was not built or the report does not run as root.
+  c.transport.transports = {"shm", "udp", std::string(kDpdkMemif), std::string(kDpdkAfPacket)};
   c.transport.sizes = {64, 4096};
-  // ~0.3-1.5 µs per shm round trip and ~7-10 µs per udp one here: about
-  // 15 s in all, enough samples for a stable p99.9.
+  // ~0.3-1.5 µs per shm round trip, ~1-3 µs memif, ~5-10 µs af_packet and
+  // ~7-12 µs udp here: about a minute in all, enough samples for a stable
+  // p99.9.
   c.transport.count = 200'000;
+  // 5 series per dpdk transport, af_packet's ~5-9 µs (~25 k/s with the
+  // scheduler's interruptions on a loaded machine): half as many samples,
+  // still 100 beyond p99.9.
+  c.transport.dpdk_count = 100'000;
   c.transport.rounds = 5;
-  c.transport.time_limit_s = 120;
+  c.transport.time_limit_s = 150;
   // 64 passes over 64 pages: ~4000 faults per case and transport, about
   // 10-20 s in all (a remote fault takes ~0.1 ms here, a bounce ~0.6 ms).
-  c.dsm.transports = c.transport.transports;
+  c.dsm.transports = {"shm", "udp"};  // the dsm mode has no dpdk lanes yet
   c.dsm.count = 4096;
   // 3 boots x 200 round trips to each AP: a few seconds per set-up.
   c.ipi.setups = kIpiSetups;
@@ -264,7 +321,8 @@ ReportConfig default_report_config() {
 }
 
 std::string render_report(const ReportConfig& rc, const BenchRun& run, const DsmRun& dsm,
-                          const IpiBenchResult& ipi, const std::vector<std::string>& plots) {
+                          const IpiBenchResult& ipi, const std::vector<std::string>& plots,
+                          double total_s) {
   std::ostringstream md;
   md << "# dvmm benchmarks\n\n"
      << "<!-- Generated by dvmm-bench report: do not edit by hand, re-run it (see Method). -->\n\n"
@@ -272,7 +330,7 @@ std::string render_report(const ReportConfig& rc, const BenchRun& run, const Dsm
         "exist today (transport round trips, DSM faults, guest IPIs); the modes that do not exist yet are "
         "listed at the end as not measured.\n\n";
   machine_section(md, run);
-  method_section(md, rc, run);
+  method_section(md, rc, run, total_s);
   results_section(md, run);
   ratios_section(md, run);
   dsm_section(md, dsm);
@@ -289,6 +347,7 @@ Status run_report(const ReportConfig& rc) {
   if (!fs::is_directory(parent)) {
     return Error::format("--out {}: directory {} does not exist", rc.out, parent.string());
   }
+  const uint64_t start = now_ns();
   const BenchRun run = DVMM_TRY(run_transport_bench(rc.transport));
   const DsmRun dsm = DVMM_TRY(run_dsm_bench(rc.dsm));
   const IpiBenchResult ipi = DVMM_TRY(run_ipi_bench(rc.ipi));
@@ -304,7 +363,8 @@ Status run_report(const ReportConfig& rc) {
     const PlotOutcome d = DVMM_TRY(write_dsm_plots(rc.plot_dir + "/dsm", dsm));
     for (const std::string& image : d.images) plots.push_back("dsm/" + image);
   }
-  const std::string text = render_report(rc, run, dsm, ipi, plots);
+  const std::string text =
+      render_report(rc, run, dsm, ipi, plots, static_cast<double>(now_ns() - start) / 1e9);
   std::ofstream f(rc.out);
   f << text;
   f.close();

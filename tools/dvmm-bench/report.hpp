@@ -31,8 +31,10 @@ ReportConfig default_report_config();
 Status run_report(const ReportConfig& config);
 
 // The Markdown for finished runs (plots: image names in plot_dir, linked
-// relative to the report's directory; empty = none).
+// relative to the report's directory; empty = none; total_s: the whole
+// report run's wall time).
 std::string render_report(const ReportConfig& config, const BenchRun& run, const DsmRun& dsm,
-                          const IpiBenchResult& ipi, const std::vector<std::string>& plots);
+                          const IpiBenchResult& ipi, const std::vector<std::string>& plots,
+                          double total_s);
 
 }  // namespace dvmm::bench

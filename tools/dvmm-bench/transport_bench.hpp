@@ -1,5 +1,6 @@
 // `dvmm-bench transport`: round trips over every requested transport,
-// frame size and layer (raw transport, reliable protocol stack), measured
+// frame size and layer (raw transport, reliable protocol stack, and for the
+// dpdk transports the PMD's own burst calls as the floor), measured
 // side by side: all echo processes are started first, then the phases are
 // interleaved (round by round; within a round every size, transport and
 // layer in turn), so that the machine's noise (other engineers' builds on
@@ -18,9 +19,13 @@
 namespace dvmm::bench {
 
 struct TransportBenchConfig {
+  // shm, udp, dpdk-memif, dpdk-afpacket ("dpdk": both dpdk ones). A dpdk
+  // transport that cannot run here (not built, not root) is reported as
+  // not measured, with the reason, rather than failing the run.
   std::vector<std::string> transports{"shm"};
   std::vector<uint32_t> sizes{64};
   uint64_t count = 10'000;   // recorded round trips per series (over all rounds)
+  uint64_t dpdk_count = 0;   // the same for the dpdk transports' series; 0 = count
   uint64_t warmup = 0;       // per phase; 0 = default_warmup(count / rounds)
   unsigned rounds = 1;       // phases per series, interleaved with the other series
   double time_limit_s = 60;  // whole run; series still unfinished are cut short
@@ -29,6 +34,9 @@ struct TransportBenchConfig {
 };
 
 uint64_t default_warmup(uint64_t phase_count);
+
+// Recorded round trips asked for per series of `transport`.
+uint64_t series_count(const TransportBenchConfig& config, const std::string& transport);
 
 // One (transport, size, layer) combination.
 struct SeriesResult {
@@ -65,7 +73,8 @@ struct BenchRun {
   double wall_s = 0;
 };
 
-// Errors: bad configuration, a transport that cannot be opened, an echo
+// Errors: bad configuration, a transport that cannot be opened (for dpdk:
+// EAL, port or namespace set-up failed, with DPDK's reason), an echo
 // process that failed or vanished. A time limit reached is not an error:
 // the series are marked truncated.
 Result<BenchRun> run_transport_bench(const TransportBenchConfig& config);
