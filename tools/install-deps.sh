@@ -12,6 +12,9 @@ packages=(
   libsodium-dev
   # the fuzz preset: clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
+  # the FPGA engine's testbenches (fpga/sim); `yosys` for the optional
+  # resource estimate is not installed here (apt-get install yosys)
+  verilator
   binutils
   # DPDK backend (dataplane/dpdk): headers, PMDs (net_af_packet, net_memif)
   # and pkg-config file; iproute2 for the tests' veth pairs and namespaces.
