@@ -67,20 +67,18 @@ ClusterKey ClusterKey::from_bytes(const std::array<uint8_t, kSize>& bytes) {
   return k;
 }
 
-AuthenticatedTransport::AuthenticatedTransport(std::unique_ptr<Transport> inner,
-                                               const ClusterKey& key)
-    : inner_(std::move(inner)), key_(key) {}
+AuthenticatedTransport::AuthenticatedTransport(Transport& inner, const ClusterKey& key)
+    : inner_(inner), key_(key) {}
 
 Result<std::unique_ptr<AuthenticatedTransport>> AuthenticatedTransport::create(
-    std::unique_ptr<Transport> inner, const ClusterKey& key) {
+    Transport& inner, const ClusterKey& key) {
   if (sodium_init() < 0) return Error::format("libsodium could not be initialised");
-  if (inner->max_frame_size() <= kTagSize + 64) {
+  if (inner.max_frame_size() <= kTagSize + 64) {
     return Error::format("the {} transport's frames ({} bytes) are too small for an "
                          "authentication tag",
-                         inner->name(), inner->max_frame_size());
+                         inner.name(), inner.max_frame_size());
   }
-  return std::unique_ptr<AuthenticatedTransport>(
-      new AuthenticatedTransport(std::move(inner), key));
+  return std::unique_ptr<AuthenticatedTransport>(new AuthenticatedTransport(inner, key));
 }
 
 void AuthenticatedTransport::tag(const uint8_t* data, size_t len, uint8_t* out) const {
@@ -105,11 +103,11 @@ size_t AuthenticatedTransport::tx_burst(std::span<const TxFrame> frames) {
   }
   // Every backend copies (or sends) a frame within tx_burst, so the
   // scratch buffers may be reused by the next call.
-  return inner_->tx_burst(tagged_);
+  return inner_.tx_burst(tagged_);
 }
 
 size_t AuthenticatedTransport::rx_burst(std::span<RxFrame> out) {
-  const size_t n = inner_->rx_burst(out);
+  const size_t n = inner_.rx_burst(out);
   size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
     RxFrame& f = out[i];
@@ -133,7 +131,7 @@ size_t AuthenticatedTransport::rx_burst(std::span<RxFrame> out) {
 }
 
 Transport::Counters AuthenticatedTransport::counters() const {
-  Counters c = inner_->counters();
+  Counters c = inner_.counters();
   c.rx_dropped += auth_failures();
   return c;
 }

@@ -49,30 +49,30 @@ class AuthenticatedTransport final : public Transport {
  public:
   static constexpr size_t kTagSize = 16;
 
-  // Errors: libsodium cannot be initialised; the inner transport's frames
-  // are too small to carry a tag.
-  static Result<std::unique_ptr<AuthenticatedTransport>> create(
-      std::unique_ptr<Transport> inner, const ClusterKey& key);
+  // `inner` must outlive this wrapper. Errors: libsodium cannot be
+  // initialised; the inner transport's frames are too small for a tag.
+  static Result<std::unique_ptr<AuthenticatedTransport>> create(Transport& inner,
+                                                                const ClusterKey& key);
 
-  const char* name() const override { return inner_->name(); }
-  NodeId local_node() const override { return inner_->local_node(); }
-  size_t max_frame_size() const override { return inner_->max_frame_size() - kTagSize; }
+  const char* name() const override { return inner_.name(); }
+  NodeId local_node() const override { return inner_.local_node(); }
+  size_t max_frame_size() const override { return inner_.max_frame_size() - kTagSize; }
   size_t tx_burst(std::span<const TxFrame> frames) override;
-  void tx_flush() override { inner_->tx_flush(); }
+  void tx_flush() override { inner_.tx_flush(); }
   size_t rx_burst(std::span<RxFrame> out) override;
-  int rx_wait_fd() const override { return inner_->rx_wait_fd(); }
-  bool prepare_to_sleep() override { return inner_->prepare_to_sleep(); }
-  void after_wakeup() override { inner_->after_wakeup(); }
+  int rx_wait_fd() const override { return inner_.rx_wait_fd(); }
+  bool prepare_to_sleep() override { return inner_.prepare_to_sleep(); }
+  void after_wakeup() override { inner_.after_wakeup(); }
   Counters counters() const override;
 
   uint64_t auth_failures() const { return auth_failures_.load(std::memory_order_relaxed); }
-  Transport& inner() { return *inner_; }
+  Transport& inner() { return inner_; }
 
  private:
-  AuthenticatedTransport(std::unique_ptr<Transport> inner, const ClusterKey& key);
+  AuthenticatedTransport(Transport& inner, const ClusterKey& key);
   void tag(const uint8_t* data, size_t len, uint8_t* out) const;
 
-  std::unique_ptr<Transport> inner_;
+  Transport& inner_;
   ClusterKey key_;
   std::vector<std::vector<uint8_t>> scratch_;  // tagged copies, one burst at a time
   std::vector<TxFrame> tagged_;

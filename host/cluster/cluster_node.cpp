@@ -103,7 +103,9 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   node->transport_ = DVMM_TRY(make_transport(config, node_id, options));
   if (!config.key_file.empty()) {
     const auto key = DVMM_TRY(dataplane::ClusterKey::load(config.key_file));
-    auto auth = DVMM_TRY(dataplane::AuthenticatedTransport::create(std::move(node->transport_), key));
+    node->unauthenticated_transport_ = std::move(node->transport_);
+    auto auth =
+        DVMM_TRY(dataplane::AuthenticatedTransport::create(*node->unauthenticated_transport_, key));
     node->auth_ = auth.get();
     node->transport_ = std::move(auth);
   }

@@ -100,6 +100,9 @@ class ClusterNode final : public RemotePlatform {
   uint64_t transport_dropped_reported_ = 0;
   MonotonicClock clock_;
   VmControl* control_ = nullptr;  // the machine's
+  // With a cluster key: the backend, which transport_ (its authentication
+  // layer) wraps; declared first so that it is destroyed last.
+  std::unique_ptr<dataplane::Transport> unauthenticated_transport_;
   std::unique_ptr<dataplane::Transport> transport_;
   std::unique_ptr<dataplane::ReliableLink> link_;
   std::unique_ptr<dataplane::AdaptivePoller> poller_;

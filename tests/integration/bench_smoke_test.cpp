@@ -83,11 +83,12 @@ void check_series(const json& s, const std::string& transport) {
   EXPECT_EQ(s.at("transport"), transport);
   // pmd: the floor under the dpdk transports only.
   ASSERT_TRUE(s.at("layer") == "raw" || s.at("layer") == "reliable" ||
+              s.at("layer") == "authenticated" ||
               (s.at("layer") == "pmd" && transport.rfind("dpdk-", 0) == 0));
   EXPECT_EQ(s.at("requested_count").get<int>(), kCount);
   if (!s.at("measured").get<bool>()) {
     // Only the protocol stack may be skipped (sizes no message has).
-    EXPECT_EQ(s.at("layer"), "reliable");
+    EXPECT_TRUE(s.at("layer") == "reliable" || s.at("layer") == "authenticated");
     EXPECT_FALSE(s.at("skip_reason").get<std::string>().empty());
     return;
   }
@@ -108,16 +109,19 @@ void check_run(const json& j, const std::string& transport) {
   EXPECT_GT(m.at("cpus_online").get<int>(), 0);
   EXPECT_FALSE(m.at("kernel").get<std::string>().empty());
   EXPECT_EQ(j.at("method").at("clock"), "clock_gettime(CLOCK_MONOTONIC)");
-  // 2 sizes x 2 layers; at 64 B both layers are measured, at 4 KiB the raw one.
+  // 2 sizes x 3 layers; at 64 B all three are measured, at 4 KiB the raw one.
   const json& series = j.at("series");
-  ASSERT_EQ(series.size(), 4u);
+  ASSERT_EQ(series.size(), 6u);
   int measured = 0;
   for (const json& s : series) {
     check_series(s, transport);
     measured += s.at("measured").get<bool>() ? 1 : 0;
   }
-  EXPECT_EQ(measured, 3);
+  EXPECT_EQ(measured, 4);
   EXPECT_FALSE(j.at("ratios").empty());
+  int auth_ratios = 0;
+  for (const json& r : j.at("ratios")) auth_ratios += r.at("kind") == "authenticated/reliable" ? 1 : 0;
+  EXPECT_EQ(auth_ratios, 1) << "authentication cost beside the unauthenticated stack";
 }
 
 class BenchSmoke : public ::testing::TestWithParam<std::string> {};
@@ -160,8 +164,8 @@ TEST_P(BenchSmokeDpdk, TransportJsonHasThePmdFloorAndBothDvmmLayers) {
                             std::to_string(kCount), "--warmup", "20", "--time-limit", "60"});
   ASSERT_TRUE(j.is_object());
   const json& series = j.at("series");
-  // 2 sizes x 3 layers (pmd, raw, reliable), whether measured or not.
-  ASSERT_EQ(series.size(), 6u) << j.dump(2);
+  // 2 sizes x 4 layers (pmd, raw, reliable, authenticated), measured or not.
+  ASSERT_EQ(series.size(), 8u) << j.dump(2);
   if (const std::string why = dpdk_skip_reason(series); !why.empty()) {
     GTEST_SKIP() << transport << " not measurable here: " << why;
   }
@@ -173,10 +177,10 @@ TEST_P(BenchSmokeDpdk, TransportJsonHasThePmdFloorAndBothDvmmLayers) {
     // No frame may get lost on a veth or a memif ring at this rate.
     EXPECT_EQ(s.at("resent").get<int>(), 0) << s.dump();
   }
-  // pmd, raw and reliable at 64 B; pmd and raw at 4 KiB.
-  EXPECT_EQ(measured, 5);
+  // pmd, raw, reliable and authenticated at 64 B; pmd and raw at 4 KiB.
+  EXPECT_EQ(measured, 6);
   for (const uint32_t size : {64u, 4096u}) {
-    const json& pmd = series.at(size == 64 ? 0 : 3);
+    const json& pmd = series.at(size == 64 ? 0 : 4);
     EXPECT_EQ(pmd.at("layer"), "pmd");
     EXPECT_EQ(pmd.at("size").get<uint32_t>(), size);
   }

@@ -58,6 +58,11 @@ std::vector<Ratio> compute_ratios(const BenchRun& run) {
         out.push_back(make("reliable/raw", fmt::format("{} {} B: reliable / raw", t, size), *rel,
                            *raw));
       }
+      const SeriesResult* auth = find(run, t, size, Layer::kAuthenticated);
+      if (auth != nullptr && rel != nullptr) {
+        out.push_back(make("authenticated/reliable",
+                           fmt::format("{} {} B: authenticated / reliable", t, size), *auth, *rel));
+      }
     }
   }
   for (size_t i = 0; i < transports.size(); ++i) {

@@ -22,9 +22,8 @@ EchoCommand to_command(const PhaseSpec& spec) {
 
 PhaseSpec to_spec(const EchoCommand& c) {
   PhaseSpec s;
-  s.layer = c.layer == static_cast<uint8_t>(Layer::kReliable) ? Layer::kReliable
-            : c.layer == static_cast<uint8_t>(Layer::kPmd)    ? Layer::kPmd
-                                                              : Layer::kRaw;
+  s.layer = c.layer <= static_cast<uint8_t>(Layer::kAuthenticated) ? static_cast<Layer>(c.layer)
+                                                                  : Layer::kRaw;
   s.yield_when_idle = c.yield_when_idle != 0;
   s.size = c.size;
   s.tag = c.tag;

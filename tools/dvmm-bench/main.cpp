@@ -17,6 +17,9 @@
 //                  [--dvmm PATH] [--json]
 //       guest-measured IPI round trips: same node vs cross node per transport,
 //       beside KVM's in-kernel irqchip on one machine (boots the smp-test guest)
+//   dvmm-bench soak [--messages N] [--drop P] [--duplicate P] [--reorder P] [--seed S] [--json]
+//       the reliability layer over a lossy fake network: lost, doubled and
+//       misordered deliveries (all must be 0; exit 1 otherwise)
 //   dvmm-bench report [--out docs/benchmarks.md] [--count N] [--plot DIR] ...
 //       runs every mode that exists and rewrites the benchmark report
 //
@@ -31,6 +34,7 @@
 #include "tools/dvmm-bench/dsm_bench.hpp"
 #include "tools/dvmm-bench/dsm_output.hpp"
 #include "tools/dvmm-bench/ipi_bench.hpp"
+#include "tools/dvmm-bench/soak_bench.hpp"
 #include "tools/dvmm-bench/json_output.hpp"
 #include "tools/dvmm-bench/plots.hpp"
 #include "tools/dvmm-bench/progress.hpp"
@@ -171,6 +175,18 @@ int main(int argc, char** argv) {
   bool ipi_json = false;
   ipi_cmd->add_flag("--json", ipi_json, "print JSON instead of the table");
 
+  CLI::App* soak_cmd = app.add_subcommand(
+      "soak", "exactly-once check of the reliability layer over a lossy fake network, long run");
+  SoakConfig sc;
+  soak_cmd->add_option("--messages", sc.messages, "messages each way")->capture_default_str();
+  soak_cmd->add_option("--drop", sc.drop, "share of frames lost")->capture_default_str();
+  soak_cmd->add_option("--duplicate", sc.duplicate, "share of frames delivered twice")
+      ->capture_default_str();
+  soak_cmd->add_option("--reorder", sc.reorder, "share of frames held back")->capture_default_str();
+  soak_cmd->add_option("--seed", sc.seed, "the network's random seed")->capture_default_str();
+  bool soak_json = false;
+  soak_cmd->add_flag("--json", soak_json, "print JSON instead of the table");
+
   CLI::App* report = app.add_subcommand(
       "report", "run every benchmark mode that exists and rewrite the Markdown report");
   ReportConfig rc = default_report_config();
@@ -207,6 +223,18 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "dvmm-bench: wrote %s\n", rc.out.c_str());
     return 0;
+  }
+
+  if (soak_cmd->parsed()) {
+    dvmm::Result<SoakResult> r = run_soak(sc);
+    if (!r.ok()) return fail(kExitUsage, r.error().message);
+    if (soak_json) {
+      std::printf("%s\n", soak_to_json(*r).dump(2).c_str());
+    } else {
+      std::printf("%s", soak_table(*r).c_str());
+    }
+    // Any lost, doubled or misordered delivery is a failed run.
+    return r->lost + r->doubled + r->misordered == 0 ? 0 : kExitFailure;
   }
 
   if (ipi_cmd->parsed()) {

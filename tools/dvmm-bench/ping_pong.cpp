@@ -2,6 +2,9 @@
 
 #include <sched.h>
 
+#include <array>
+
+#include "dataplane/authenticated_transport.hpp"
 #include "tools/dvmm-bench/bench_clock.hpp"
 
 namespace dvmm::bench {
@@ -47,6 +50,16 @@ bool echo_overdue(const PhaseSpec& spec, uint32_t& idle) {
   return false;
 }
 
+// Any fixed key: both ends of a phase must agree, nothing else matters.
+const dataplane::ClusterKey& bench_key() {
+  static const dataplane::ClusterKey key = [] {
+    std::array<uint8_t, dataplane::ClusterKey::kSize> b{};
+    for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(0xD7 ^ i);
+    return dataplane::ClusterKey::from_bytes(b);
+  }();
+  return key;
+}
+
 const char* layer_name(Layer layer) {
   switch (layer) {
     case Layer::kRaw:
@@ -55,6 +68,8 @@ const char* layer_name(Layer layer) {
       return "reliable";
     case Layer::kPmd:
       return "pmd";
+    case Layer::kAuthenticated:
+      return "authenticated";
   }
   return "?";
 }
@@ -63,12 +78,20 @@ Result<PhaseResult> run_initiator(dataplane::Transport& transport, const PhaseSp
                                   Progress& progress, const std::function<bool()>& echo_finished) {
   if (spec.layer == Layer::kRaw) return run_raw_initiator(transport, spec, progress, echo_finished);
   if (spec.layer == Layer::kPmd) return run_pmd_initiator(transport, spec, progress, echo_finished);
+  if (spec.layer == Layer::kAuthenticated) {
+    auto auth = DVMM_TRY(dataplane::AuthenticatedTransport::create(transport, bench_key()));
+    return run_reliable_initiator(*auth, spec, progress, echo_finished);
+  }
   return run_reliable_initiator(transport, spec, progress, echo_finished);
 }
 
 Result<EchoResult> run_echo(dataplane::Transport& transport, const PhaseSpec& spec) {
   if (spec.layer == Layer::kRaw) return run_raw_echo(transport, spec);
   if (spec.layer == Layer::kPmd) return run_pmd_echo(transport, spec);
+  if (spec.layer == Layer::kAuthenticated) {
+    auto auth = DVMM_TRY(dataplane::AuthenticatedTransport::create(transport, bench_key()));
+    return run_reliable_echo(*auth, spec);
+  }
   return run_reliable_echo(transport, spec);
 }
 

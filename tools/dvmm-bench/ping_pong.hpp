@@ -33,8 +33,11 @@
 
 namespace dvmm::bench {
 
-enum class Layer : uint8_t { kRaw = 0, kReliable = 1, kPmd = 2 };
-const char* layer_name(Layer layer);  // "raw", "reliable", "pmd"
+// kAuthenticated: the reliable stack over dataplane::AuthenticatedTransport
+// (a keyed BLAKE2b tag per frame, cluster.key_file): the cost of peer
+// authentication beside kReliable.
+enum class Layer : uint8_t { kRaw = 0, kReliable = 1, kPmd = 2, kAuthenticated = 3 };
+const char* layer_name(Layer layer);  // "raw", "reliable", "pmd", "authenticated"
 
 struct PhaseSpec {
   Layer layer = Layer::kRaw;

@@ -11,6 +11,7 @@
 #include "host/common/result.hpp"
 #include "tools/dvmm-bench/dsm_bench.hpp"
 #include "tools/dvmm-bench/ipi_bench.hpp"
+#include "tools/dvmm-bench/soak_bench.hpp"
 #include "tools/dvmm-bench/transport_bench.hpp"
 
 namespace dvmm::bench {
@@ -20,6 +21,7 @@ struct ReportConfig {
   TransportBenchConfig transport;  // transports, sizes, counts for the transport section
   DsmBenchConfig dsm;              // the DSM fault latency section
   IpiBenchConfig ipi;              // the guest-measured IPI section
+  SoakConfig soak;                 // the exactly-once soak section
   std::string plot_dir;            // optional: also write plots there and link them
   std::string command_line;        // how the report was made, printed in it
 };
@@ -34,7 +36,7 @@ Status run_report(const ReportConfig& config);
 // relative to the report's directory; empty = none; total_s: the whole
 // report run's wall time).
 std::string render_report(const ReportConfig& config, const BenchRun& run, const DsmRun& dsm,
-                          const IpiBenchResult& ipi, const std::vector<std::string>& plots,
-                          double total_s);
+                          const IpiBenchResult& ipi, const SoakResult& soak,
+                          const std::vector<std::string>& plots, double total_s);
 
 }  // namespace dvmm::bench

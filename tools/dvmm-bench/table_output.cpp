@@ -18,21 +18,21 @@ void print_table(std::FILE* out, const BenchRun& run) {
              run.cpu_plan, run.clock, run.clock_overhead_ns, run.config.count,
              run.config.dpdk_count != 0 ? fmt::format(" ({} for dpdk)", run.config.dpdk_count) : "",
              run.config.rounds);
-  fmt::print(out, "\n{:<13} {:<8} {:>5}  {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}  {}\n", "transport",
+  fmt::print(out, "\n{:<13} {:<13} {:>5}  {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}  {}\n", "transport",
              "layer", "size", "count", "p50 µs", "p90", "p99", "p99.9", "max", "rt/s", "on the wire");
   for (const SeriesResult& s : run.series) {
     if (!s.measured) {
-      fmt::print(out, "{:<13} {:<8} {:>5}  not measured: {}\n", s.transport, layer_name(s.layer),
+      fmt::print(out, "{:<13} {:<13} {:>5}  not measured: {}\n", s.transport, layer_name(s.layer),
                  s.size, s.skip_reason);
       continue;
     }
     if (s.latency.count == 0) {
-      fmt::print(out, "{:<13} {:<8} {:>5}  no round trip recorded: time limit reached\n",
+      fmt::print(out, "{:<13} {:<13} {:>5}  no round trip recorded: time limit reached\n",
                  s.transport, layer_name(s.layer), s.size);
       continue;
     }
     const LatencySummary& l = s.latency;
-    fmt::print(out, "{:<13} {:<8} {:>5}  {:>9} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.1f} {:>10.0f}  {}{}\n",
+    fmt::print(out, "{:<13} {:<13} {:>5}  {:>9} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.1f} {:>10.0f}  {}{}\n",
                s.transport, layer_name(s.layer), s.size, l.count, us(l.p50), us(l.p90), us(l.p99),
                us(l.p999), us(l.max), s.round_trips_per_s, s.what,
                s.truncated ? " (TRUNCATED)" : "");

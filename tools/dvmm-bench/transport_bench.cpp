@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/authenticated_transport.hpp"
 #include "dataplane/message.hpp"
 #include "tools/dvmm-bench/bench_clock.hpp"
 #include "tools/dvmm-bench/cpu_plan.hpp"
@@ -104,9 +105,13 @@ SeriesResult make_series(const std::string& transport, uint32_t size, Layer laye
                          size);
     s.measured = true;
   } else {
-    s.wire_out = m.request;
-    s.wire_back = m.response;
-    s.what = fmt::format("I/O request {} B -> I/O response {} B", m.request, m.response);
+    // The authenticated layer's frames carry the tag besides the message.
+    const size_t tag =
+        layer == Layer::kAuthenticated ? dataplane::AuthenticatedTransport::kTagSize : 0;
+    s.wire_out = m.request + tag;
+    s.wire_back = m.response + tag;
+    s.what = fmt::format("I/O request {} B -> I/O response {} B{}", m.request, m.response,
+                         tag != 0 ? fmt::format(", each + {} B tag", tag) : "");
     s.skip_reason = reliable_skip_reason(size, m);
     s.measured = s.skip_reason.empty();
   }
@@ -131,8 +136,10 @@ void finish_series(SeriesResult& s) {
 
 // The layers measured per transport: the pmd floor exists only under DPDK.
 std::vector<Layer> layers_of(const std::string& transport) {
-  if (is_dpdk_transport(transport)) return {Layer::kPmd, Layer::kRaw, Layer::kReliable};
-  return {Layer::kRaw, Layer::kReliable};
+  if (is_dpdk_transport(transport)) {
+    return {Layer::kPmd, Layer::kRaw, Layer::kReliable, Layer::kAuthenticated};
+  }
+  return {Layer::kRaw, Layer::kReliable, Layer::kAuthenticated};
 }
 
 // Why a dpdk transport cannot be measured in this process, or "". Not

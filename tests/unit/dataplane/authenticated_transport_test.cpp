@@ -26,21 +26,7 @@ ClusterKey key_of(uint8_t fill) {
 
 // Wraps a fake endpoint; the network outlives it.
 std::unique_ptr<AuthenticatedTransport> wrap(FakeNetwork& net, NodeId id, const ClusterKey& key) {
-  struct Borrowed final : Transport {
-    explicit Borrowed(Transport& inner) : t(inner) {}
-    Transport& t;
-    const char* name() const override { return t.name(); }
-    NodeId local_node() const override { return t.local_node(); }
-    size_t max_frame_size() const override { return t.max_frame_size(); }
-    size_t tx_burst(std::span<const TxFrame> f) override { return t.tx_burst(f); }
-    void tx_flush() override { t.tx_flush(); }
-    size_t rx_burst(std::span<RxFrame> o) override { return t.rx_burst(o); }
-    int rx_wait_fd() const override { return t.rx_wait_fd(); }
-    bool prepare_to_sleep() override { return t.prepare_to_sleep(); }
-    void after_wakeup() override { t.after_wakeup(); }
-    Counters counters() const override { return t.counters(); }
-  };
-  auto r = AuthenticatedTransport::create(std::make_unique<Borrowed>(net.endpoint(id)), key);
+  auto r = AuthenticatedTransport::create(net.endpoint(id), key);
   EXPECT_TRUE(r.ok());
   return std::move(*r);
 }
