@@ -59,6 +59,22 @@ INSTANTIATE_TEST_SUITE_P(Configs, ClusterBoot,
                            return n;
                          });
 
+// configs/two-nodes-udp.toml on ports of this test process's own (the
+// shipped 7100 may be in use by a test running beside this one), with
+// `cluster_extra` appended to its [cluster] table.
+std::string private_udp_config(const std::string& name, const std::string& cluster_extra) {
+  std::ifstream in(config_path("two-nodes-udp"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string port = std::to_string(20000 + getpid() % 20000);
+  for (size_t at = text.find(":7100"); at != std::string::npos; at = text.find(":7100", at + 1)) {
+    text.replace(at + 1, 4, port);
+  }
+  text.replace(text.find("transport = \"udp\""), 17, "transport = \"udp\"\n" + cluster_extra);
+  const std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(getpid()) + ".toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
 // --stats-json: every node writes its counters; with DSM the node without
 // the initial copy of guest RAM must have faulted pages in over the wire.
 TEST(ClusterStats, EveryNodeWritesItsCountersAsJson) {
@@ -66,7 +82,7 @@ TEST(ClusterStats, EveryNodeWritesItsCountersAsJson) {
   const std::string pattern =
       ::testing::TempDir() + "/stats-" + std::to_string(getpid()) + "-{node}.json";
   auto r = test::run_process(
-      {DVMM_BINARY, "run", config_path("two-nodes-udp"), "--stats-json", pattern},
+      {DVMM_BINARY, "run", private_udp_config("stats", ""), "--stats-json", pattern},
       std::chrono::seconds(240));
   SCOPED_TRACE("stderr:\n" + r.err);
   ASSERT_EQ(r.exit_status, 0);
@@ -105,17 +121,10 @@ TEST(ClusterAuth, AuthenticatedClusterRunsAndAnOpenKeyIsRefused) {
   const std::string dir = ::testing::TempDir();
   const std::string tag = std::to_string(getpid());
   const std::string key = dir + "/auth-" + tag + ".key";
-  const std::string config = dir + "/auth-" + tag + ".toml";
   const std::string stats = dir + "/auth-" + tag + "-{node}.json";
   std::ofstream(key) << std::string(64, 'c') << "\n";
   chmod(key.c_str(), 0600);
-  {
-    std::ifstream in(config_path("two-nodes-udp"));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text.replace(text.find("transport = \"udp\""), 17,
-                 "transport = \"udp\"\nkey_file = \"" + key + "\"");
-    std::ofstream(config) << text;
-  }
+  const std::string config = private_udp_config("auth", "key_file = \"" + key + "\"");
   auto r = test::run_process({DVMM_BINARY, "run", config, "--stats-json", stats},
                              std::chrono::seconds(240));
   SCOPED_TRACE("stdout:\n" + r.out + "\nstderr:\n" + r.err);
