@@ -20,13 +20,14 @@
 #include <vector>
 
 #include "dataplane/message.hpp"
+#include "dataplane/message_link.hpp"
 #include "dataplane/transport.hpp"
 #include "host/common/clock.hpp"
 #include "host/common/result.hpp"
 
 namespace dvmm::dataplane {
 
-class ReliableLink {
+class ReliableLink final : public MessageLink {
  public:
   struct Config {
     uint32_t cluster_id = 0;
@@ -48,46 +49,34 @@ class ReliableLink {
     uint64_t first_seq = 1;
   };
 
-  struct Counters {
-    uint64_t sent = 0;           // messages given to send()
-    uint64_t delivered = 0;      // messages handed to the deliver callback
-    uint64_t retransmitted = 0;  // frames sent again
-    uint64_t duplicates = 0;     // received again after delivery (dropped)
-    uint64_t out_of_order = 0;   // received ahead of a gap (buffered)
-    uint64_t malformed = 0;      // failed decode, or ACK flag/type/seq disagree (dropped)
-    uint64_t foreign = 0;        // wrong cluster id, unknown or mismatched source node (dropped)
-    uint64_t acks_sent = 0;      // ACK-only frames
-    uint64_t backlogged = 0;     // sends that waited for window space
-    uint64_t out_of_window = 0;  // sequenced beyond the receive window (dropped; cannot
-                                 // happen with a peer of the same window size)
-  };
+  using Counters = LinkCounters;
 
   ReliableLink(Transport& transport, const Clock& clock, Config config);
-  ~ReliableLink();
+  ~ReliableLink() override;
   ReliableLink(const ReliableLink&) = delete;
   ReliableLink& operator=(const ReliableLink&) = delete;
 
   // Queues msg for msg.header.dst_node and transmits it if the window
   // allows; fills in src_node, seq, ack and cluster_id. Never blocks on the
   // network. Errors: unknown destination, payload that does not encode.
-  Status send(Message msg);
+  Status send(Message msg) override;
 
   // Receives what is waiting, delivers every message that is next in order
   // (each exactly once, in send order per source), sends due ACKs and
   // retransmissions. Returns how much work was done (0 = idle).
-  size_t poll(const std::function<void(const Message&)>& deliver);
+  size_t poll(const std::function<void(const Message&)>& deliver) override;
 
   // When poll() must run next even if no frame arrives (retransmission or
   // delayed ACK), on the Clock's time base.
-  std::optional<uint64_t> next_timer_ns() const;
+  std::optional<uint64_t> next_timer_ns() const override;
 
   // True when every sent message has been acknowledged (tests, shutdown).
-  bool all_acknowledged() const;
+  bool all_acknowledged() const override;
 
-  Counters counters() const;
+  Counters counters() const override;
   // Why the most recent malformed or foreign frame was dropped (empty if
   // none was), for the node's rate-limited log line.
-  std::string last_rejection() const;
+  std::string last_rejection() const override;
 
  private:
   struct Impl;

@@ -15,6 +15,9 @@ packages=(
   # the FPGA engine's testbenches (fpga/sim); `yosys` for the optional
   # resource estimate is not installed here (apt-get install yosys)
   verilator
+  # the fpga transport's XRT device (compiled when found; with no card it
+  # says so, and a test shows it)
+  libxrt-dev
   binutils
   # DPDK backend (dataplane/dpdk): headers, PMDs (net_af_packet, net_memif)
   # and pkg-config file; iproute2 for the tests' veth pairs and namespaces.

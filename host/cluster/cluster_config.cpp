@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -46,10 +47,13 @@ Result<T> get_int(const toml::table& t, std::string_view key, T min, T max, T fa
                   const std::string& where, const std::string& source) {
   const toml::node* n = t.get(key);
   if (n == nullptr) return fallback;
-  auto v = n->value<int64_t>();
-  if (!n->is_integer() || !v) {
+  // as_integer, not value<int64_t>: the latter converts a float such as
+  // 2e99 to an integer, which is undefined behaviour (found by fuzzing).
+  const auto* i = n->as_integer();
+  if (i == nullptr) {
     return Error::format("{}: {}.{} must be an integer", at(source, *n), where, key);
   }
+  const std::optional<int64_t> v = i->get();
   if (*v < static_cast<int64_t>(min) || *v > static_cast<int64_t>(max)) {
     return Error::format("{}: {}.{} = {} is out of range: choose {} to {}", at(source, *n), where,
                          key, *v, static_cast<int64_t>(min), static_cast<int64_t>(max));
@@ -213,6 +217,59 @@ Status parse_dpdk(const toml::table& root, ClusterConfig& c, const std::string& 
   return {};
 }
 
+Status parse_fpga(const toml::table& root, ClusterConfig& c, const std::string& src) {
+  const toml::node* node = root.get("fpga");
+  if (node == nullptr) return {};
+  const toml::table* t = node->as_table();
+  if (t == nullptr) return Error::format("{}: fpga must be a table ([fpga])", at(src, *node));
+  if (c.transport != TransportKind::kFpga) {
+    return Error::format("{}: [fpga] is set but cluster.transport is \"{}\": set transport = "
+                         "\"fpga\" or remove [fpga]",
+                         at(src, *node), transport_name(c.transport));
+  }
+  DVMM_TRY(check_keys(*t, {"device", "wire", "retransmit_timeout_cycles", "ack_delay_cycles",
+                           "sim_cycle_ns", "xrt_device", "xclbin"},
+                      "[fpga]", src));
+  FpgaSettings& f = c.fpga;
+  const std::string device = DVMM_TRY(get_string(*t, "device", "sim", "fpga", src));
+  if (device == "sim") {
+    f.device = FpgaDeviceKind::kSim;
+  } else if (device == "xrt") {
+    f.device = FpgaDeviceKind::kXrt;
+  } else {
+    return Error::format("{}: fpga.device = \"{}\": use \"sim\" (the Verilated engine in each "
+                         "node) or \"xrt\" (an Alveo card)",
+                         at(src, *t->get("device")), device);
+  }
+  const std::string wire = DVMM_TRY(get_string(*t, "wire", "shm", "fpga", src));
+  if (wire == "shm") {
+    f.wire = FpgaWire::kShm;
+  } else if (wire == "udp") {
+    f.wire = FpgaWire::kUdp;
+  } else {
+    return Error::format("{}: fpga.wire = \"{}\": use \"shm\" or \"udp\" (what carries the "
+                         "simulated engines' Ethernet frames)",
+                         at(src, *t->get("wire")), wire);
+  }
+  f.retransmit_timeout_cycles = DVMM_TRY(get_int<uint32_t>(
+      *t, "retransmit_timeout_cycles", 16, 1u << 30, f.retransmit_timeout_cycles, "fpga", src));
+  f.ack_delay_cycles =
+      DVMM_TRY(get_int<uint32_t>(*t, "ack_delay_cycles", 1, 1u << 20, f.ack_delay_cycles, "fpga", src));
+  if (f.ack_delay_cycles * 2 > f.retransmit_timeout_cycles) {
+    return Error::format("{}: fpga.ack_delay_cycles = {} must be under half of "
+                         "retransmit_timeout_cycles = {}, or every ACK comes too late",
+                         at(src, *t), f.ack_delay_cycles, f.retransmit_timeout_cycles);
+  }
+  f.sim_cycle_ns =
+      DVMM_TRY(get_int<uint32_t>(*t, "sim_cycle_ns", 100, 1'000'000, f.sim_cycle_ns, "fpga", src));
+  f.xrt_device = DVMM_TRY(get_int<uint32_t>(*t, "xrt_device", 0, 255, 0, "fpga", src));
+  f.xclbin = DVMM_TRY(get_string(*t, "xclbin", "", "fpga", src));
+  if (!f.xclbin.empty() && std::filesystem::path(f.xclbin).is_relative()) {
+    f.xclbin = (std::filesystem::path(src).parent_path() / f.xclbin).string();
+  }
+  return {};
+}
+
 Status parse_vm(const toml::table& root, ClusterConfig& c, const std::string& src) {
   const toml::table* vm = root["vm"].as_table();
   if (vm == nullptr) return Error::format("{}: missing [vm] table (vcpus, memory, kernel)", src);
@@ -255,9 +312,12 @@ Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::strin
     c.transport = TransportKind::kUdp;
   } else if (transport == "dpdk") {
     c.transport = TransportKind::kDpdk;
+  } else if (transport == "fpga") {
+    c.transport = TransportKind::kFpga;
   } else {
     return Error::format(
-        "{}: cluster.transport = \"{}\" is not a transport: use \"shm\", \"udp\" or \"dpdk\"",
+        "{}: cluster.transport = \"{}\" is not a transport: use \"shm\", \"udp\", \"dpdk\" or "
+        "\"fpga\"",
                          at(src, *cl->get("transport")), transport);
   }
   if (const toml::node* k = cl->get("key_file")) {
@@ -265,6 +325,11 @@ Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::strin
     std::filesystem::path path(std::string(*k->value<std::string_view>()));
     if (path.is_relative()) path = std::filesystem::path(src).parent_path() / path;
     c.key_file = path.string();
+    if (c.transport == TransportKind::kFpga) {
+      return Error::format("{}: cluster.key_file cannot be used with transport = \"fpga\": the "
+                           "engine does not authenticate frames",
+                           at(src, *k));
+    }
     // Checked now (readable, 64 hex digits, chmod 600) so that a bad key is
     // reported before any node starts.
     if (auto key = dataplane::ClusterKey::load(c.key_file); !key) {
@@ -272,8 +337,10 @@ Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::strin
     }
   }
   // Nodes that talk over shm are on one host and can share a file; with any
-  // other transport they are not declared to, so DSM is the default.
-  const char* fallback = c.transport == TransportKind::kShm ? "shared" : "dsm";
+  // other transport they are not declared to, so DSM is the default. The
+  // fpga transport cannot carry DSM pages (below), so it shares.
+  const bool one_host = c.transport == TransportKind::kShm || c.transport == TransportKind::kFpga;
+  const char* fallback = one_host ? "shared" : "dsm";
   std::string memory = DVMM_TRY(get_string(*cl, "memory", fallback, "cluster", src));
   if (memory == "shared") {
     c.memory = MemoryMode::kShared;
@@ -284,6 +351,13 @@ Status parse_cluster(const toml::table& root, ClusterConfig& c, const std::strin
         "{}: cluster.memory = \"{}\" is not a memory mode: use \"shared\" (nodes on one host) or "
         "\"dsm\"",
         at(src, *cl->get("memory")), memory);
+  }
+  if (c.transport == TransportKind::kFpga && c.memory == MemoryMode::kDsm) {
+    return Error::format(
+        "{}: cluster.memory = \"dsm\" cannot be used with transport = \"fpga\": the FPGA engine "
+        "carries messages of at most 128 bytes and DSM moves 4 KiB pages; use memory = \"shared\" "
+        "(the nodes on one host, as the co-simulation runs them)",
+        at(src, *cl->get("memory")));
   }
   return {};
 }
@@ -310,10 +384,11 @@ Status parse_nodes(const toml::table& root, ClusterConfig& c, const std::string&
       return Error::format("{}: node {} has no vcpus = [...] list", at(src, n), node.id);
     }
     for (const toml::node& v : *vcpus) {
-      auto idx = v.value<int64_t>();
-      if (!v.is_integer() || !idx || *idx < 0) {
-        return Error::format("{}: node {}: vcpus must list vCPU indices (integers >= 0)",
-                             at(src, v), node.id);
+      const auto* i = v.as_integer();
+      const std::optional<int64_t> idx = i != nullptr ? std::optional<int64_t>(i->get()) : std::nullopt;
+      if (!idx || *idx < 0 || *idx >= static_cast<int64_t>(MachineConfig::kMaxVcpus)) {
+        return Error::format("{}: node {}: vcpus must list vCPU indices (integers 0 to {})",
+                             at(src, v), node.id, MachineConfig::kMaxVcpus - 1);
       }
       node.vcpus.push_back(static_cast<uint32_t>(*idx));
     }
@@ -323,11 +398,15 @@ Status parse_nodes(const toml::table& root, ClusterConfig& c, const std::string&
       DVMM_TRY(parse_address(std::string(*a->value<std::string_view>()), node, where));
     }
     const bool dpdk = c.transport == TransportKind::kDpdk;
-    for (const char* key : {"mac", "eal_args"}) {
-      if (!dpdk && t->get(key) != nullptr) {
-        return Error::format("{}: {} is for the dpdk transport, but cluster.transport is \"{}\"",
-                             where, key, transport_name(c.transport));
-      }
+    const bool ethernet = dpdk || c.transport == TransportKind::kFpga;
+    if (!ethernet && t->get("mac") != nullptr) {
+      return Error::format("{}: mac is for the dpdk and fpga transports, but cluster.transport is "
+                           "\"{}\"",
+                           where, transport_name(c.transport));
+    }
+    if (!dpdk && t->get("eal_args") != nullptr) {
+      return Error::format("{}: eal_args is for the dpdk transport, but cluster.transport is \"{}\"",
+                           where, transport_name(c.transport));
     }
     node.mac = default_mac(c.cluster_id, node.id);
     if (const toml::node* m = t->get("mac")) {
@@ -385,7 +464,7 @@ Status parse_nodes(const toml::table& root, ClusterConfig& c, const std::string&
     return Error::format("{}: vCPU 0 (the bootstrap processor) must run on node 0, not node {}",
                          src, c.vcpu_node[0]);
   }
-  if (c.transport == TransportKind::kDpdk) {
+  if (c.transport == TransportKind::kDpdk || c.transport == TransportKind::kFpga) {
     std::set<std::array<uint8_t, 6>> macs;
     for (const NodeConfig& n : c.nodes) {
       if (!macs.insert(n.mac).second) {
@@ -395,11 +474,13 @@ Status parse_nodes(const toml::table& root, ClusterConfig& c, const std::string&
       }
     }
   }
-  if (c.transport == TransportKind::kUdp) {
+  const bool udp_wire = c.transport == TransportKind::kFpga && c.fpga.wire == FpgaWire::kUdp &&
+                        c.fpga.device == FpgaDeviceKind::kSim;
+  if (c.transport == TransportKind::kUdp || udp_wire) {
     for (const NodeConfig& n : c.nodes) {
       if (n.host.empty()) {
-        return Error::format("{}: node {} needs address = \"host:port\" for the udp transport", src,
-                             n.id);
+        return Error::format("{}: node {} needs address = \"host:port\" for the {}", src, n.id,
+                             udp_wire ? "fpga transport's udp wire" : "udp transport");
       }
     }
   }
@@ -413,6 +494,7 @@ const char* transport_name(TransportKind kind) {
     case TransportKind::kShm: return "shm";
     case TransportKind::kUdp: return "udp";
     case TransportKind::kDpdk: return "dpdk";
+    case TransportKind::kFpga: return "fpga";
   }
   return "?";
 }
@@ -431,10 +513,11 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, std::string_vi
     return Error::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column,
                          e.description());
   }
-  DVMM_TRY(check_keys(root, {"vm", "cluster", "dpdk", "node"}, "the top level", c.source));
+  DVMM_TRY(check_keys(root, {"vm", "cluster", "dpdk", "fpga", "node"}, "the top level", c.source));
   DVMM_TRY(parse_vm(root, c, c.source));
   DVMM_TRY(parse_cluster(root, c, c.source));
   DVMM_TRY(parse_dpdk(root, c, c.source));
+  DVMM_TRY(parse_fpga(root, c, c.source));
   DVMM_TRY(parse_nodes(root, c, c.source));
   if (!c.bundled_kernel() && std::filesystem::path(c.kernel).is_relative()) {
     c.kernel = (std::filesystem::path(c.source).parent_path() / c.kernel).string();

@@ -11,9 +11,11 @@
 //
 //   [cluster]
 //   id = 1                     # 32-bit cluster id carried in every frame
-//   transport = "shm"          # "shm" (one host), "udp" or "dpdk"
+//   transport = "shm"          # "shm" (one host), "udp", "dpdk" or "fpga"
 //   memory = "dsm"             # guest RAM: "shared" tmpfs file (one host only) or "dsm";
-//                              # default "shared" with the shm transport, "dsm" otherwise
+//                              # default "shared" with the shm and fpga transports, "dsm"
+//                              # otherwise; fpga requires "shared" (no DSM pages through
+//                              # the engine)
 //   key_file = "cluster.key"   # optional: authenticate every frame with this shared key
 //                              # (64 hex digits, chmod 600; relative to this file)
 //
@@ -31,11 +33,22 @@
 //   mbufs = 4096               # mbuf pool size
 //   polling = "adaptive"       # or "busy": the poller never sleeps (a dedicated core)
 //
+//   [fpga]                     # transport = "fpga" only (docs/fpga.md)
+//   device = "sim"             # "sim": the Verilated engine in each node process;
+//                              # "xrt": an Alveo card through XRT
+//   wire = "shm"               # sim: what joins the engines' Ethernet ports ("shm" or "udp")
+//   retransmit_timeout_cycles = 2000   # engine cycles without progress before go-back-N
+//   ack_delay_cycles = 16      # cycles a standalone ACK waits for a piggyback ride
+//   sim_cycle_ns = 4000        # sim: wall time one cycle stands for while the engine
+//                              # waits on those timers (4 µs: 8 ms timeout, 64 µs ack delay)
+//   xrt_device = 0             # xrt: card index
+//   xclbin = "dvmm.xclbin"     # xrt: the bitstream (relative to this file)
+//
 //   [[node]]
 //   id = 0                     # dense from 0; node 0 is the I/O home and runs vCPU 0
 //   vcpus = [0, 1]
 //   address = "127.0.0.1:7100" # udp: host:port this node receives on
-//   mac = "02:00:00:00:00:01"  # dpdk: this node's MAC (default 02:d7:<cluster id>:<node id>)
+//   mac = "02:00:00:00:00:01"  # dpdk, fpga: this node's MAC (default 02:d7:<cluster id>:<node id>)
 //   eal_args = ["--vdev=net_memif0,role=server"]  # dpdk: appended to [dpdk] eal_args
 #pragma once
 
@@ -50,7 +63,7 @@
 
 namespace dvmm::cluster {
 
-enum class TransportKind { kShm, kUdp, kDpdk };
+enum class TransportKind { kShm, kUdp, kDpdk, kFpga };
 // Where the nodes' DPDK ports come from (see [dpdk] network above).
 enum class DpdkNetwork { kHost, kNamespaces };
 // How guest RAM is shared: one tmpfs file mapped by every node (nodes on
@@ -62,7 +75,7 @@ struct NodeConfig {
   std::vector<uint32_t> vcpus;
   std::string host;   // from address; empty when the transport needs none
   uint16_t port = 0;
-  std::array<uint8_t, 6> mac{};        // dpdk: from mac, or the default
+  std::array<uint8_t, 6> mac{};        // dpdk, fpga: from mac, or the default
   std::vector<std::string> eal_args;   // dpdk: this node's own EAL arguments
 };
 
@@ -73,6 +86,20 @@ struct DpdkSettings {
   uint16_t port_id = 0;
   uint32_t mbufs = 4096;
   bool busy_poll = false;
+};
+
+enum class FpgaDeviceKind { kSim, kXrt };
+// What carries the co-simulated engines' Ethernet frames between nodes.
+enum class FpgaWire { kShm, kUdp };
+
+struct FpgaSettings {
+  FpgaDeviceKind device = FpgaDeviceKind::kSim;
+  FpgaWire wire = FpgaWire::kShm;
+  uint32_t retransmit_timeout_cycles = 2000;
+  uint32_t ack_delay_cycles = 16;
+  uint32_t sim_cycle_ns = 4000;
+  uint32_t xrt_device = 0;
+  std::string xclbin;  // resolved against the configuration's directory
 };
 
 struct ClusterConfig {
@@ -87,6 +114,7 @@ struct ClusterConfig {
   TransportKind transport = TransportKind::kShm;
   MemoryMode memory = MemoryMode::kShared;  // default: shared for shm, dsm otherwise
   DpdkSettings dpdk;                         // [dpdk], transport = "dpdk" only
+  FpgaSettings fpga;                         // [fpga], transport = "fpga" only
   std::string key_file;                      // empty: frames are not authenticated
   // [[node]], indexed by id
   std::vector<NodeConfig> nodes;

@@ -14,6 +14,12 @@
 
 #include "dataplane/authenticated_transport.hpp"
 #include "dataplane/dpdk_transport.hpp"
+#include "dataplane/fpga/engine_map.hpp"
+#include "dataplane/fpga/fpga_link.hpp"
+#include "dataplane/fpga/xrt_device.hpp"
+#ifdef DVMM_HAVE_FPGA_SIM
+#include "dataplane/fpga/verilated_device.hpp"
+#endif
 #include "dataplane/shm_transport.hpp"
 #include "dataplane/udp_transport.hpp"
 #include "host/cluster/apic_wire.hpp"
@@ -32,23 +38,34 @@ namespace {
 // a futex wake-up costs ~25 µs here, a local round trip over shm a few µs.
 constexpr uint64_t kIoSpinNs = 30'000;
 
+Result<std::unique_ptr<dataplane::Transport>> make_shm(const ClusterConfig& c, uint16_t id,
+                                                       const NodeOptions& o) {
+  dataplane::ShmTransportConfig sc;
+  sc.path = instance_rings_path(o.instance);
+  sc.local = id;
+  sc.node_count = static_cast<uint16_t>(c.nodes.size());
+  sc.cluster_id = c.cluster_id;
+  return dataplane::make_shm_transport(sc);
+}
+
+Result<std::unique_ptr<dataplane::Transport>> make_udp(const ClusterConfig& c, uint16_t id) {
+  dataplane::UdpTransportConfig uc;
+  uc.local = id;
+  for (const NodeConfig& n : c.nodes) uc.nodes.push_back({n.id, n.host, n.port});
+  return dataplane::make_udp_transport(uc);
+}
+
 Result<std::unique_ptr<dataplane::Transport>> make_transport(const ClusterConfig& c, uint16_t id,
                                                              const NodeOptions& o) {
   switch (c.transport) {
-    case TransportKind::kShm: {
-      dataplane::ShmTransportConfig sc;
-      sc.path = instance_rings_path(o.instance);
-      sc.local = id;
-      sc.node_count = static_cast<uint16_t>(c.nodes.size());
-      sc.cluster_id = c.cluster_id;
-      return dataplane::make_shm_transport(sc);
-    }
-    case TransportKind::kUdp: {
-      dataplane::UdpTransportConfig uc;
-      uc.local = id;
-      for (const NodeConfig& n : c.nodes) uc.nodes.push_back({n.id, n.host, n.port});
-      return dataplane::make_udp_transport(uc);
-    }
+    case TransportKind::kShm:
+      return make_shm(c, id, o);
+    case TransportKind::kUdp:
+      return make_udp(c, id);
+    case TransportKind::kFpga:
+      // The software wire that joins the co-simulated engines' Ethernet
+      // ports (a card has its own; the poller then waits on nothing here).
+      return c.fpga.wire == FpgaWire::kUdp ? make_udp(c, id) : make_shm(c, id, o);
     case TransportKind::kDpdk: {
 #ifdef DVMM_HAVE_DPDK
       if (c.dpdk.network == DpdkNetwork::kNamespaces && if_nametoindex(kNamespaceInterface) == 0) {
@@ -80,6 +97,41 @@ Result<std::unique_ptr<dataplane::Transport>> make_transport(const ClusterConfig
   return Error::format("unknown transport");
 }
 
+// The engine's device (docs/fpga.md "Host driver and the fpga transport")
+// and the link that drives it, programmed from the cluster configuration.
+Result<std::unique_ptr<dataplane::MessageLink>> make_fpga_link(const ClusterConfig& c, uint16_t id,
+                                                               dataplane::Transport& wire,
+                                                               const Clock& clock) {
+  namespace fpga = dataplane::fpga;
+  fpga::FpgaLink::Config lc;
+  lc.cluster_id = c.cluster_id;
+  lc.local = id;
+  for (const NodeConfig& n : c.nodes) lc.node_macs.push_back(n.mac);
+  lc.vcpu_node = c.vcpu_node;
+  lc.retransmit_timeout_cycles = c.fpga.retransmit_timeout_cycles;
+  lc.ack_delay_cycles = c.fpga.ack_delay_cycles;
+  std::unique_ptr<fpga::FpgaDevice> device;
+  if (c.fpga.device == FpgaDeviceKind::kXrt) {
+    device = DVMM_TRY(fpga::open_xrt_device({c.fpga.xrt_device, c.fpga.xclbin}));
+  } else {
+#ifdef DVMM_HAVE_FPGA_SIM
+    fpga::VerilatedDeviceConfig dc;
+    dc.wire = &wire;
+    dc.node_macs = lc.node_macs;
+    dc.cycle_ns = c.fpga.sim_cycle_ns;
+    device = DVMM_TRY(fpga::VerilatedFpgaDevice::create(dc));
+#else
+    (void)wire;
+    return Error::format("{}: fpga.device = \"sim\" but this dvmm was built without Verilator: "
+                         "install verilator (tools/install-deps.sh) and rebuild",
+                         c.source);
+#endif
+  }
+  std::unique_ptr<dataplane::MessageLink> link =
+      DVMM_TRY(fpga::FpgaLink::create(std::move(device), clock, lc));
+  return link;
+}
+
 }  // namespace
 
 ClusterNode::ClusterNode(const ClusterConfig& config, uint16_t node_id, NodeOptions options)
@@ -109,17 +161,23 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
     node->auth_ = auth.get();
     node->transport_ = std::move(auth);
   }
-  DVMM_TRY(node->check_frame_size());
-  dataplane::ReliableLink::Config lc;
-  lc.cluster_id = config.cluster_id;
-  lc.local = node_id;
-  for (const NodeConfig& n : config.nodes) {
-    if (n.id != node_id) lc.peers.push_back(n.id);
+  if (config.transport == TransportKind::kFpga) {
+    // The engine runs the reliability protocol: no ReliableLink on top.
+    node->link_ = DVMM_TRY(make_fpga_link(config, node_id, *node->transport_, node->clock_));
+  } else {
+    DVMM_TRY(node->check_frame_size());
+    dataplane::ReliableLink::Config lc;
+    lc.cluster_id = config.cluster_id;
+    lc.local = node_id;
+    for (const NodeConfig& n : config.nodes) {
+      if (n.id != node_id) lc.peers.push_back(n.id);
+    }
+    node->link_ = std::make_unique<dataplane::ReliableLink>(*node->transport_, node->clock_, lc);
   }
-  node->link_ = std::make_unique<dataplane::ReliableLink>(*node->transport_, node->clock_, lc);
   dataplane::AdaptivePoller::Config pc;
   pc.busy_poll = config.transport == TransportKind::kDpdk && config.dpdk.busy_poll;
   node->poller_ = std::make_unique<dataplane::AdaptivePoller>(*node->transport_, pc);
+  node->link_->set_wake([poller = node->poller_.get()] { poller->wake(); });
   node->io_slots_.resize(config.vcpus);
   for (auto& s : node->io_slots_) s = std::make_unique<IoSlot>();
   node->apic_acks_.assign(n_nodes, 0);
@@ -528,6 +586,16 @@ void ClusterNode::print_stats() const {
                "malformed %lu foreign %lu unauthenticated %lu acks %lu\n",
                id_, c.sent, c.delivered, c.retransmitted, c.duplicates, c.malformed, c.foreign,
                auth_ != nullptr ? auth_->auth_failures() : 0, c.acks_sent);
+  if (auto* f = dynamic_cast<dataplane::fpga::FpgaLink*>(link_.get())) {
+    using C = dataplane::fpga::EngineCounter;
+    const auto e = f->engine_counters();
+    auto at = [&](C i) { return e[static_cast<size_t>(i)]; };
+    std::fprintf(stderr,
+                 "dvmm: node %u fpga engine (%s): IPIs to the pending bitmaps %lu, to the host "
+                 "queue %lu; go-back-N timeouts %lu; dropped: queue full %lu, out of order %lu\n",
+                 id_, f->device().name(), at(C::kRxIpi), at(C::kRxHost), at(C::kTxTimeout),
+                 at(C::kRxQueueFull), at(C::kRxOutOfOrder));
+  }
 #ifdef DVMM_HAVE_DPDK
   dataplane::Transport* bottom = auth_ != nullptr ? &auth_->inner() : transport_.get();
   if (const auto* dpdk = dynamic_cast<const dataplane::DpdkTransport*>(bottom)) {

@@ -23,6 +23,7 @@
 
 #include "dataplane/authenticated_transport.hpp"
 #include "dataplane/message.hpp"
+#include "dataplane/message_link.hpp"
 #include "dataplane/poller.hpp"
 #include "dataplane/reliable_link.hpp"
 #include "dataplane/transport.hpp"
@@ -103,8 +104,10 @@ class ClusterNode final : public RemotePlatform {
   // With a cluster key: the backend, which transport_ (its authentication
   // layer) wraps; declared first so that it is destroyed last.
   std::unique_ptr<dataplane::Transport> unauthenticated_transport_;
+  // With the fpga transport: the software wire between the engines.
   std::unique_ptr<dataplane::Transport> transport_;
-  std::unique_ptr<dataplane::ReliableLink> link_;
+  // ReliableLink over transport_, or the FPGA engine's FpgaLink.
+  std::unique_ptr<dataplane::MessageLink> link_;
   std::unique_ptr<dataplane::AdaptivePoller> poller_;
   std::unique_ptr<Machine> machine_;
   // Distributed shared memory (cluster.memory = "dsm"): the protocol engine

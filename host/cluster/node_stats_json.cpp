@@ -7,7 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dataplane/fpga/engine_map.hpp"
+#include "dataplane/fpga/fpga_link.hpp"
 #include "host/cluster/cluster_node.hpp"
+#ifdef DVMM_HAVE_FPGA_SIM
+#include "dataplane/fpga/verilated_device.hpp"
+#endif
 
 namespace dvmm::cluster {
 
@@ -35,6 +40,25 @@ std::string ClusterNode::stats_json() const {
                {"acks_sent", l.acks_sent},
                {"backlogged", l.backlogged},
                {"out_of_window", l.out_of_window}};
+  if (auto* f = dynamic_cast<dataplane::fpga::FpgaLink*>(link_.get())) {
+    // The engine's own counters, and the host driver's.
+    nlohmann::ordered_json engine;
+    const auto e = f->engine_counters();
+    for (size_t i = 0; i < e.size(); ++i) engine[dataplane::fpga::kEngineCounterNames[i]] = e[i];
+    j["fpga"] = {{"device", f->device().name()}, {"bitmap_ipis", f->bitmap_ipis()}, {"engine", engine}};
+#ifdef DVMM_HAVE_FPGA_SIM
+    if (auto* sim = dynamic_cast<dataplane::fpga::VerilatedFpgaDevice*>(&f->device())) {
+      const auto s = sim->stats();
+      j["fpga"]["sim"] = {{"cycles", s.cycles},
+                          {"paced_cycles", s.paced_cycles},
+                          {"wire_tx_frames", s.wire_tx_frames},
+                          {"wire_rx_frames", s.wire_rx_frames},
+                          {"wire_dropped", s.wire_dropped},
+                          {"dma_writes", s.dma_writes},
+                          {"dma_outside", s.dma_outside}};
+    }
+#endif
+  }
   const auto p = poller_->counters();
   j["poller"] = {{"iterations", p.iterations},
                  {"sleeps", p.sleeps},

@@ -17,6 +17,8 @@
 #include "tools/dvmm-bench/bench_clock.hpp"
 #include "tools/dvmm-bench/command.hpp"
 #include "tools/dvmm-bench/json_output.hpp"
+#include "tools/dvmm-bench/machine_info.hpp"
+#include "tools/dvmm-bench/plots.hpp"
 
 namespace dvmm::bench {
 
@@ -183,6 +185,30 @@ Result<IpiBenchResult> run_ipi_bench(const IpiBenchConfig& config) {
     }
   }
   return result;
+}
+
+Result<PlotOutcome> write_ipi_plots(const std::string& dir, const IpiBenchResult& r) {
+  // The plots speak nanoseconds; the guest measured TSC cycles.
+  std::vector<std::vector<uint64_t>> ns(r.series.size());
+  PlotSet set;
+  set.what = "IPI round trip";
+  CdfChart cdf{"cdf-ipi.png", "guest-measured IPI round trips", {}};
+  for (size_t i = 0; i < r.series.size(); ++i) {
+    const IpiSeries& s = r.series[i];
+    for (uint64_t c : s.cycles) {
+      ns[i].push_back(static_cast<uint64_t>(static_cast<double>(c) * 1e9 / r.tsc_hz));
+    }
+    std::string stem = "ipi-" + s.setup + "-" + s.path;
+    for (char& ch : stem) {
+      if (ch == ' ' || ch == ',') ch = '-';
+    }
+    PlotCurve curve{stem, s.setup + ", " + s.path, "IPI round trip, " + s.setup + ", " + s.path,
+                    &ns[i], summarize(ns[i])};
+    cdf.curves.push_back(curve);
+    set.histograms.push_back(curve);
+  }
+  set.cdfs.push_back(std::move(cdf));
+  return write_plot_set(dir, read_machine_info(), set);
 }
 
 nlohmann::json ipi_result_to_json(const IpiBenchResult& r) {

@@ -52,6 +52,10 @@ std::string ipi_table(const IpiBenchResult& r);
 
 nlohmann::json ipi_result_to_json(const IpiBenchResult& r);
 
+// --plot DIR: one CDF of every series (µs) and a histogram per series.
+struct PlotOutcome;
+Result<PlotOutcome> write_ipi_plots(const std::string& dir, const IpiBenchResult& r);
+
 // The dvmm binary installed beside this dvmm-bench, as the build puts them.
 std::string default_dvmm_binary();
 

@@ -174,6 +174,8 @@ int main(int argc, char** argv) {
   add_ipi_options(ipi_cmd, ic, "");
   bool ipi_json = false;
   ipi_cmd->add_flag("--json", ipi_json, "print JSON instead of the table");
+  std::string ipi_plot_dir;
+  ipi_cmd->add_option("--plot", ipi_plot_dir, "write PNG CDFs and histograms (gnuplot) into DIR");
 
   CLI::App* soak_cmd = app.add_subcommand(
       "soak", "exactly-once check of the reliability layer over a lossy fake network, long run");
@@ -245,6 +247,7 @@ int main(int argc, char** argv) {
     } else {
       std::printf("%s", ipi_table(*r).c_str());
     }
+    if (!ipi_plot_dir.empty()) return report_plots(ipi_plot_dir, write_ipi_plots(ipi_plot_dir, *r));
     return 0;
   }
 

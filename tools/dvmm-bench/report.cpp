@@ -388,6 +388,8 @@ Status run_report(const ReportConfig& rc) {
     // Its own directory: each plot set has its own plots.gp and data/.
     const PlotOutcome d = DVMM_TRY(write_dsm_plots(rc.plot_dir + "/dsm", dsm));
     for (const std::string& image : d.images) plots.push_back("dsm/" + image);
+    const PlotOutcome i = DVMM_TRY(write_ipi_plots(rc.plot_dir + "/ipi", ipi));
+    for (const std::string& image : i.images) plots.push_back("ipi/" + image);
   }
   const std::string text =
       render_report(rc, run, dsm, ipi, soak, plots, static_cast<double>(now_ns() - start) / 1e9);

@@ -107,6 +107,11 @@ TEST(ClusterConfig, RejectsMistakesWithPreciseErrors) {
        replace(replace(base, "vcpus = [2, 3]", "vcpus = [0, 3]"), "vcpus = [0, 1]", "vcpus = [2, 1]"),
        "vCPU 0 (the bootstrap processor) must run on node 0"},
       {"no nodes", "[vm]\nvcpus = 1\n", "no [[node]] tables"},
+      // Found by cluster_config_fuzz: a float too large for an integer was
+      // converted (undefined behaviour); a huge index wrapped to a small one.
+      {"float for an integer", replace(base, "id = 7", "id = 2.2e99"), "cluster.id must be an integer"},
+      {"huge vcpu index", replace(base, "vcpus = [2, 3]", "vcpus = [2, 4294967299]"),
+       "vcpus must list vCPU indices"},
       {"no vm", "[[node]]\nid = 0\nvcpus = [0]\n", "missing [vm]"},
   };
   expect_all_rejected(cases);
@@ -211,8 +216,75 @@ TEST(ClusterConfig, DpdkMistakesAreNamed) {
       replace(kTwoNodes, "address = \"127.0.0.2:7100\"", "address = \"127.0.0.2:7100\"\nmac = \"02:00:00:00:00:01\""),
       "test.toml");
   ASSERT_FALSE(udp_mac.ok());
-  EXPECT_NE(udp_mac.error().message.find("mac is for the dpdk transport"), std::string::npos)
+  EXPECT_NE(udp_mac.error().message.find("mac is for the dpdk and fpga transports"), std::string::npos)
       << udp_mac.error().message;
+}
+
+constexpr const char* kFpga = R"(
+[vm]
+vcpus = 4
+
+[cluster]
+id = 5
+transport = "fpga"
+
+[[node]]
+id = 0
+vcpus = [0, 1]
+
+[[node]]
+id = 1
+vcpus = [2, 3]
+mac = "02:00:5e:10:00:01"
+)";
+
+// The fpga transport: shared memory by default, [fpga] defaults, MACs as
+// for dpdk.
+TEST(ClusterConfig, FpgaDefaultsAndSettings) {
+  auto c = parse_cluster_config(kFpga, "/etc/dvmm/test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->transport, TransportKind::kFpga);
+  EXPECT_EQ(c->memory, MemoryMode::kShared);
+  EXPECT_EQ(c->fpga.device, FpgaDeviceKind::kSim);
+  EXPECT_EQ(c->fpga.wire, FpgaWire::kShm);
+  EXPECT_EQ(c->fpga.retransmit_timeout_cycles, 2000u);
+  EXPECT_EQ(c->fpga.ack_delay_cycles, 16u);
+  EXPECT_EQ(c->fpga.sim_cycle_ns, 4000u);
+  EXPECT_EQ(c->nodes[0].mac, (std::array<uint8_t, 6>{0x02, 0xd7, 0, 5, 0, 0}));
+  EXPECT_EQ(c->nodes[1].mac, (std::array<uint8_t, 6>{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}));
+
+  auto x = parse_cluster_config(replace(kFpga, "[[node]]\nid = 0",
+                                        "[fpga]\ndevice = \"xrt\"\nxclbin = \"hw/dvmm.xclbin\"\n"
+                                        "retransmit_timeout_cycles = 4000\nack_delay_cycles = 64\n\n"
+                                        "[[node]]\nid = 0"),
+                                "/etc/dvmm/test.toml");
+  ASSERT_TRUE(x.ok()) << x.error().message;
+  EXPECT_EQ(x->fpga.device, FpgaDeviceKind::kXrt);
+  EXPECT_EQ(x->fpga.xclbin, "/etc/dvmm/hw/dvmm.xclbin");
+  EXPECT_EQ(x->fpga.retransmit_timeout_cycles, 4000u);
+  EXPECT_EQ(x->fpga.ack_delay_cycles, 64u);
+}
+
+TEST(ClusterConfig, FpgaMistakesAreNamed) {
+  const std::string base = kFpga;
+  auto with_fpga = [&](const std::string& lines) {
+    return replace(base, "[[node]]\nid = 0", "[fpga]\n" + lines + "\n\n[[node]]\nid = 0");
+  };
+  const BadConfig cases[] = {
+      {"dsm", replace(base, "transport = \"fpga\"", "transport = \"fpga\"\nmemory = \"dsm\""),
+       "cannot be used with transport = \"fpga\""},
+      {"fpga table without fpga", replace(with_fpga("device = \"sim\""), "\"fpga\"\n", "\"shm\"\n"),
+       "[fpga] is set but"},
+      {"unknown fpga key", with_fpga("wires = \"shm\""), "unknown key 'wires' in [fpga]"},
+      {"bad device", with_fpga("device = \"asic\""), "fpga.device = \"asic\""},
+      {"bad wire", with_fpga("wire = \"dpdk\""), "fpga.wire = \"dpdk\""},
+      {"ack delay too long", with_fpga("ack_delay_cycles = 1500"), "under half"},
+      {"udp wire without address", with_fpga("wire = \"udp\""), "fpga transport's udp wire"},
+      {"duplicate mac", replace(base, "02:00:5e:10:00:01", "02:d7:00:05:00:00"),
+       "the same MAC as another node"},
+      {"eal_args", replace(base, "mac = ", "eal_args = []\nmac = "), "eal_args is for the dpdk"},
+  };
+  expect_all_rejected(cases);
 }
 
 TEST(ClusterConfig, MissingFile) {
