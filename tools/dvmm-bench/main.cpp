@@ -20,6 +20,8 @@
 //   dvmm-bench soak [--messages N] [--drop P] [--duplicate P] [--reorder P] [--seed S] [--json]
 //       the reliability layer over a lossy fake network: lost, doubled and
 //       misordered deliveries (all must be 0; exit 1 otherwise)
+//   dvmm-bench fpga [--no-synth] [--json]
+//       the FPGA engine's latency in cycles and its yosys resource estimate
 //   dvmm-bench report [--out docs/benchmarks.md] [--count N] [--plot DIR] ...
 //       runs every mode that exists and rewrites the benchmark report
 //
@@ -35,6 +37,7 @@
 #include "tools/dvmm-bench/dsm_output.hpp"
 #include "tools/dvmm-bench/ipi_bench.hpp"
 #include "tools/dvmm-bench/soak_bench.hpp"
+#include "tools/dvmm-bench/fpga_bench.hpp"
 #include "tools/dvmm-bench/json_output.hpp"
 #include "tools/dvmm-bench/plots.hpp"
 #include "tools/dvmm-bench/progress.hpp"
@@ -189,6 +192,14 @@ int main(int argc, char** argv) {
   bool soak_json = false;
   soak_cmd->add_flag("--json", soak_json, "print JSON instead of the table");
 
+  CLI::App* fpga_cmd = app.add_subcommand(
+      "fpga", "the FPGA engine: latency in cycles (Verilator testbench), yosys resource estimate");
+  FpgaBenchConfig fc;
+  bool no_synth = false;
+  fpga_cmd->add_flag("--no-synth", no_synth, "skip the yosys estimate (it takes minutes)");
+  bool fpga_json = false;
+  fpga_cmd->add_flag("--json", fpga_json, "print JSON instead of the tables");
+
   CLI::App* report = app.add_subcommand(
       "report", "run every benchmark mode that exists and rewrite the Markdown report");
   ReportConfig rc = default_report_config();
@@ -224,6 +235,18 @@ int main(int argc, char** argv) {
       return fail(m.rfind("--", 0) == 0 ? kExitUsage : kExitFailure, m);
     }
     std::fprintf(stderr, "dvmm-bench: wrote %s\n", rc.out.c_str());
+    return 0;
+  }
+
+  if (fpga_cmd->parsed()) {
+    fc.synth = !no_synth;
+    dvmm::Result<FpgaBenchResult> r = run_fpga_bench(fc);
+    if (!r.ok()) return fail_run(r.error());
+    if (fpga_json) {
+      std::printf("%s\n", fpga_result_to_json(*r).dump(2).c_str());
+    } else {
+      std::printf("%s", fpga_tables(*r).c_str());
+    }
     return 0;
   }
 
