@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/smp_test_output.hpp"
+#include "tests/support/node_stats.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace dvmm {
@@ -87,12 +88,8 @@ TEST(ClusterStats, EveryNodeWritesItsCountersAsJson) {
   SCOPED_TRACE("stderr:\n" + r.err);
   ASSERT_EQ(r.exit_status, 0);
   for (int id : {0, 1}) {
-    std::string path = pattern;
-    path.replace(path.find("{node}"), 6, std::to_string(id));
-    std::ifstream f(path);
-    ASSERT_TRUE(f) << path << " was not written";
-    const auto j = nlohmann::json::parse(f);
-    std::filesystem::remove(path);
+    const auto j = test::take_node_stats(pattern, id);
+    ASSERT_FALSE(j.is_null()) << "node " << id << " wrote no statistics (or not JSON)";
     EXPECT_EQ(j.at("node"), id);
     EXPECT_EQ(j.at("transport"), "udp");
     EXPECT_EQ(j.at("memory"), "dsm");
@@ -131,12 +128,8 @@ TEST(ClusterAuth, AuthenticatedClusterRunsAndAnOpenKeyIsRefused) {
   test::expect_smp_test_passed(r.out, 4);
   EXPECT_EQ(r.exit_status, 0);
   for (int id : {0, 1}) {
-    std::string path = stats;
-    path.replace(path.find("{node}"), 6, std::to_string(id));
-    std::ifstream f(path);
-    ASSERT_TRUE(f) << path;
-    const auto j = nlohmann::json::parse(f);
-    std::filesystem::remove(path);
+    const auto j = test::take_node_stats(stats, id);
+    ASSERT_FALSE(j.is_null()) << "node " << id << " wrote no statistics (or not JSON)";
     EXPECT_TRUE(j.at("authenticated").get<bool>());
     EXPECT_EQ(j.at("link").at("unauthenticated").get<uint64_t>(), 0u);
     EXPECT_GT(j.at("link").at("delivered").get<uint64_t>(), 0u);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/smp_test_output.hpp"
+#include "tests/support/node_stats.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace dvmm {
@@ -32,12 +33,8 @@ TEST(ClusterFpga, SmpTestPassesOverTheCoSimulatedEngine) {
 
   uint64_t bitmap_ipis = 0;
   for (int id : {0, 1}) {
-    std::string path = stats;
-    path.replace(path.find("{node}"), 6, std::to_string(id));
-    std::ifstream f(path);
-    ASSERT_TRUE(f) << path << " was not written";
-    const auto j = nlohmann::json::parse(f);
-    std::filesystem::remove(path);
+    const auto j = test::take_node_stats(stats, id);
+    ASSERT_FALSE(j.is_null()) << "node " << id << " wrote no statistics (or not JSON)";
     EXPECT_EQ(j.at("transport"), "fpga");
     EXPECT_EQ(j.at("memory"), "shared");
     EXPECT_GT(j.at("link").at("delivered").get<uint64_t>(), 0u);
