@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/smp_test_output.hpp"
+#include "tests/support/instance_files.hpp"
 #include "tests/support/node_stats.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -25,15 +26,7 @@ std::string config_path(const std::string& name) {
   return std::string(DVMM_CONFIGS_DIR) + "/" + name + ".toml";
 }
 
-// Files of cluster instances started by the launcher with this pid.
-bool instance_files_left(pid_t launcher) {
-  const std::string suffix = "-" + std::to_string(launcher) + "-";
-  for (const auto& e : std::filesystem::directory_iterator("/dev/shm")) {
-    std::string name = e.path().filename().string();
-    if (name.rfind("dvmm-", 0) == 0 && name.find(suffix) != std::string::npos) return true;
-  }
-  return false;
-}
+bool instance_files_left(pid_t launcher) { return !test::instance_files_of(launcher).empty(); }
 
 class ClusterBoot : public ::testing::TestWithParam<std::string> {};
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/instance_files.hpp"
 #include "tests/support/smp_test_output.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -42,14 +43,7 @@ std::vector<std::string> namespaces_of(pid_t launcher) {
   return found;
 }
 
-bool instance_files_left(pid_t launcher) {
-  const std::string tag = "-" + std::to_string(launcher) + "-";
-  for (const auto& e : std::filesystem::directory_iterator("/dev/shm")) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("dvmm-", 0) == 0 && name.find(tag) != std::string::npos) return true;
-  }
-  return false;
-}
+bool instance_files_left(pid_t launcher) { return !test::instance_files_of(launcher).empty(); }
 
 // Removes what a failed test left (the next dvmm run would too).
 struct NamespaceSweeper {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/smp_test_output.hpp"
+#include "tests/support/instance_files.hpp"
 #include "tests/support/node_stats.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -52,11 +53,8 @@ TEST(ClusterFpga, SmpTestPassesOverTheCoSimulatedEngine) {
   // smp-test's cross-node fixed IPIs (ping-pong, broadcast) take the fast path.
   EXPECT_GT(bitmap_ipis, 0u);
   // The shm wire's ring file is gone (node 0 removes it).
-  for (const auto& e : std::filesystem::directory_iterator("/dev/shm")) {
-    const std::string name = e.path().filename().string();
-    EXPECT_FALSE(name.rfind("dvmm-", 0) == 0 &&
-                 name.find("-" + std::to_string(dvmm.pid()) + "-") != std::string::npos)
-        << name << " left behind";
+  for (const std::string& name : test::instance_files_of(dvmm.pid())) {
+    ADD_FAILURE() << name << " left behind";
   }
 }
 

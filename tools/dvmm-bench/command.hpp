@@ -21,4 +21,11 @@ struct CommandResult {
 Result<CommandResult> run_command(const std::vector<std::string>& argv,
                                   std::chrono::seconds timeout);
 
+// The executable `name` found in PATH, or "" when there is none.
+std::string find_program(const std::string& name);
+
+// The last non-empty line of a program's output: what it said last, for
+// an error message.
+std::string last_line(const std::string& text);
+
 }  // namespace dvmm::bench

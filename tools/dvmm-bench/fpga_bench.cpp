@@ -28,24 +28,6 @@ nlohmann::json tagged_json(const std::string& out, const std::string& tag) {
   return nullptr;
 }
 
-std::string find_in_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = dir + "/" + name;
-    if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
-std::string last_line(const std::string& text) {
-  std::string t = text;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const size_t nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
 }  // namespace
 
 Result<FpgaBenchResult> run_fpga_bench(const FpgaBenchConfig& config) {
@@ -65,7 +47,7 @@ Result<FpgaBenchResult> run_fpga_bench(const FpgaBenchConfig& config) {
                                    last_line(run.out + run.err));
     }
   }
-  const std::string yosys = find_in_path("yosys");
+  const std::string yosys = find_program("yosys");
   const std::string script = std::string(DVMM_SOURCE_DIR) + "/fpga/synth/synth-estimate.sh";
   if (!config.synth) {
     r.synth_skip = "not asked for (--no-synth)";

@@ -93,13 +93,6 @@ std::map<unsigned, std::vector<uint64_t>> parse_samples(const std::string& out) 
   return by_cpu;
 }
 
-std::string last_line(const std::string& text) {
-  std::string t = text;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const size_t nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
 std::string path_of(const std::string& setup, unsigned cpu) {
   if (setup == "native") return "in-kernel irqchip";
   if (setup == "one-node") return "dvmm LAPIC, one node";

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "tools/dvmm-bench/command.hpp"
+
 namespace dvmm::bench {
 namespace {
 
@@ -128,17 +130,6 @@ Status run_gnuplot(const std::string& gnuplot, const fs::path& dir) {
 
 }  // namespace
 
-std::string find_gnuplot() {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string d;
-  while (std::getline(dirs, d, ':')) {
-    const std::string candidate = (d.empty() ? std::string(".") : d) + "/gnuplot";
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
 Result<PlotOutcome> write_plots(const std::string& dir, const BenchRun& run) {
   PlotSet set;
   set.what = "round trip";
@@ -160,7 +151,7 @@ Result<PlotOutcome> write_plots(const std::string& dir, const BenchRun& run) {
 Result<PlotOutcome> write_plot_set(const std::string& dir, const MachineInfo& machine,
                                    const PlotSet& set) {
   PlotOutcome out;
-  const std::string gnuplot = find_gnuplot();
+  const std::string gnuplot = find_program("gnuplot");
   if (gnuplot.empty()) {
     out.gnuplot_missing = true;
     return out;

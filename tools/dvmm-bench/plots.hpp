@@ -20,9 +20,6 @@ struct PlotOutcome {
   std::vector<std::string> images;  // file names inside DIR
 };
 
-// Path of the gnuplot executable found in PATH, or "" when there is none.
-std::string find_gnuplot();
-
 // Errors: DIR cannot be created or written, gnuplot failed.
 Result<PlotOutcome> write_plots(const std::string& dir, const BenchRun& run);
 
