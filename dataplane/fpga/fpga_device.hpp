@@ -3,11 +3,12 @@
 // (co-simulation, verilated_device.hpp) and a card through XRT
 // (xrt_device.hpp). FpgaLink drives either through this interface only.
 //
-// What a device offers is what the engine's ports offer a host: the
-// AXI-Lite register file, the descriptor stream (s_desc), the host receive
-// queue (m_host), and host memory the engine's DMA-write port (m_dma)
-// writes the pending-interrupt bitmaps into. The Ethernet side (m_tx/s_rx)
-// belongs to the device: a card's MAC, or the co-simulation's software wire.
+// What a device offers is what the card kernel (fpga/rtl/dvmm_card_top.sv)
+// offers a host: the AXI-Lite register file, descriptors in and messages
+// out (both through the host rings, host_rings.hpp, the same code on both
+// devices), and host memory the engine writes the pending-interrupt
+// bitmaps into. The Ethernet side belongs to the device: a card's MAC, or
+// the co-simulation's software wire.
 //
 // Threading: none. One thread at a time (FpgaLink serialises).
 #pragma once
@@ -25,25 +26,28 @@ class Transport;
 
 namespace dvmm::dataplane::fpga {
 
-// Host memory the engine may write: `host` is where the driver reads it,
-// `device_address` what the engine is told (BITMAP_LO/HI). Zeroed, 64-byte
-// aligned, owned by the device, valid as long as it lives.
+// Host memory the engine may read and write: `host` is where the driver
+// sees it, `device_address` what the engine is told (BITMAP_LO/HI, the ring
+// bases). Zeroed, 4 KiB aligned, owned by the device, valid as long as it
+// lives.
 struct DmaWindow {
   uint64_t* host = nullptr;
   uint64_t device_address = 0;
   size_t bytes = 0;
 };
 
-class FpgaDevice {
+// The engine's AXI-Lite registers (byte address, 32-bit data). Synchronous.
+class RegisterPort {
  public:
-  virtual ~FpgaDevice() = default;
-
-  // "sim" or "xrt", for messages and statistics.
-  virtual const char* name() const = 0;
-
-  // AXI-Lite register access (byte address, 32-bit data). Synchronous.
+  virtual ~RegisterPort() = default;
   virtual uint32_t read32(uint32_t addr) = 0;
   virtual void write32(uint32_t addr, uint32_t value) = 0;
+};
+
+class FpgaDevice : public RegisterPort {
+ public:
+  // "sim" or "xrt", for messages and statistics.
+  virtual const char* name() const = 0;
 
   // The pending-bitmap memory (one window per device; a second call
   // returns the same window if it is large enough, else an error).
@@ -51,7 +55,8 @@ class FpgaDevice {
 
   // Queues one descriptor (docs/fpga.md "Descriptors": the bytes of its
   // beats, lane 0 first; the last beat is partial when the size is not a
-  // multiple of 8). The engine takes it when it has window space.
+  // multiple of 8). The engine sees it from the next service() and takes
+  // it when it has window space.
   virtual void push_descriptor(std::span<const uint8_t> descriptor) = 0;
   // Descriptors queued and not yet taken by the engine.
   virtual size_t descriptors_waiting() const = 0;
@@ -70,8 +75,8 @@ class FpgaDevice {
   // When service() must run next without outside events (nullopt: only
   // after a descriptor is pushed or a frame arrives on the wire).
   virtual std::optional<uint64_t> next_service_ns() const = 0;
-  // STATUS.links_idle as of the last service(): nothing unacknowledged and
-  // no ACK owed.
+  // STATUS as of the last service(): links idle (nothing unacknowledged, no
+  // ACK owed) and the rings quiet.
   virtual bool links_idle() const = 0;
 
   // The transport the engine's Ethernet ports are joined to, whose receive

@@ -168,18 +168,19 @@ size_t FpgaLink::poll(const std::function<void(const Message&)>& deliver) {
   return work + drain_bitmaps(deliver);
 }
 
-// docs/fpga.md "Pending-bitmap DMA writes": the engine ORs bits in, the
-// host takes each word with an atomic exchange.
+// docs/fpga.md "Pending bitmaps": the engine sets one byte per vector to
+// 0x01, the host takes eight vectors at a time with an atomic exchange of
+// their word with 0 (atomic with respect to the device's byte writes).
 size_t FpgaLink::drain_bitmaps(const std::function<void(const Message&)>& deliver) {
   size_t n = 0;
   for (uint32_t v : local_vcpus_) {
     uint64_t* words = bitmaps_.host + v * (kBitmapBytesPerVcpu / 8);
     for (uint32_t w = 0; w < kBitmapBytesPerVcpu / 8; ++w) {
       if (__atomic_load_n(&words[w], __ATOMIC_RELAXED) == 0) continue;
-      uint64_t bits = __atomic_exchange_n(&words[w], 0, __ATOMIC_ACQUIRE);
-      while (bits != 0) {
-        const auto bit = static_cast<uint32_t>(std::countr_zero(bits));
-        bits &= bits - 1;
+      uint64_t bytes = __atomic_exchange_n(&words[w], 0, __ATOMIC_ACQUIRE);
+      while (bytes != 0) {
+        const auto lane = static_cast<uint32_t>(std::countr_zero(bytes)) / 8;
+        bytes &= ~(uint64_t{0xFF} << (8 * lane));
         Message m;
         m.header.type = MessageType::kIpi;
         m.header.src_node = config_.local;  // the bitmap does not say
@@ -187,7 +188,7 @@ size_t FpgaLink::drain_bitmaps(const std::function<void(const Message&)>& delive
         m.header.cluster_id = config_.cluster_id;
         IpiPayload p;
         p.target_vcpu = v;
-        p.vector = static_cast<uint8_t>(w * 64 + bit);
+        p.vector = static_cast<uint8_t>(w * 8 + lane);
         p.source_vcpu = -1;
         m.payload = p;
         ++n;

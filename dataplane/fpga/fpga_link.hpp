@@ -9,9 +9,9 @@
 //     one target vCPU (RemotePlatform::send_ipi), so there is nothing left
 //     for the engine's multicast expansion to do;
 //   - poll() lets the device work (the co-simulated model is clocked
-//     here), decodes what the host receive queue holds, then takes the
-//     pending-bitmap words of this node's vCPUs (atomic exchange with 0)
-//     and delivers each set bit as a fixed, edge-triggered IPI message, so
+//     here), decodes what the RX ring holds, then takes the pending-bitmap
+//     words of this node's vCPUs (atomic exchange with 0) and delivers
+//     each set byte as a fixed, edge-triggered IPI message, so
 //     the node's dispatch reaches Machine::deliver_ipi as for any IPI. The
 //     bitmap carries no sender: such a message has src_node = the local
 //     node and source_vcpu = -1;

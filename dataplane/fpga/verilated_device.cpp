@@ -4,21 +4,19 @@
 
 #include <algorithm>
 #include <atomic>
-#include <string>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <string>
 
-#include "Vdvmm_engine.h"
+#include "Vdvmm_card_top.h"
+#include "dataplane/fpga/axi4_memory_slave.hpp"
 #include "dataplane/fpga/engine_map.hpp"
+#include "dataplane/fpga/host_rings.hpp"
+#include "dataplane/fpga/sim_host_memory.hpp"
 
 namespace dvmm::dataplane::fpga {
 namespace {
 
-// Where the co-simulated engine believes the pending bitmaps live: any
-// 32-byte aligned value would do, since the device translates it back to
-// its own allocation; a recognisable one makes a stray address obvious.
-constexpr uint64_t kDmaDeviceBase = 0x0000'00D7'0000'0000ull;
 // Frames taken from the wire per rx_burst, and at most this many waiting
 // for s_rx (the rest stay in the wire transport).
 constexpr size_t kWireBurst = 16;
@@ -90,25 +88,24 @@ struct InQueue {
 
 }  // namespace
 
-struct VerilatedFpgaDevice::Impl {
+struct VerilatedFpgaDevice::Impl final : RegisterPort {
   VerilatedDeviceConfig cfg;
-  std::unique_ptr<Vdvmm_engine> top;
+  std::unique_ptr<Vdvmm_card_top> top;
+  SimHostMemory memory;                    // the rings, the writeback word, the bitmaps
+  std::unique_ptr<Axi4MemorySlave> slave;  // serves the card's AXI4 master from `memory`
+  std::unique_ptr<HostRings> rings;
 
-  InQueue desc;
   InQueue rx;
-  std::vector<uint8_t> tx_cur;    // m_tx frame being collected
-  std::vector<uint8_t> host_cur;  // m_host message being collected
-  std::deque<std::vector<uint8_t>> host_done;
+  std::vector<uint8_t> tx_cur;  // m_axis_tx frame being collected
   std::unique_ptr<RxFrame[]> staging;
-  bool for_host = false;  // a message or a bitmap write arrived: return to the driver
+  bool for_host = false;  // a message or a bitmap byte landed: return to the driver
 
   // AXI-Lite: the channels still to hand over, and the response.
   bool aw_pending = false, w_pending = false, ar_pending = false;
   bool b_done = false, r_done = false;
   uint32_t r_data = 0;
 
-  uint64_t* dma = nullptr;
-  size_t dma_bytes = 0;
+  DmaWindow bitmaps{};
 
   uint64_t tail = 0;  // busy cycles left (see kTailCycles)
   bool idle = true;   // STATUS.links_idle, as last read
@@ -116,66 +113,48 @@ struct VerilatedFpgaDevice::Impl {
   uint64_t paced_ns = 0;  // wall time up to which paced cycles were clocked
   Stats stats;
 
-  ~Impl() {
+  ~Impl() override {
     if (top) top->final();
-    std::free(dma);
   }
 
   // One clock cycle: drive the inputs, let the model settle, record the
   // transfers that happen at this rising edge, then the edge. Returns
-  // whether a stream port transferred a beat (the engine did work).
+  // whether a port transferred anything (the engine did work).
   bool cycle() {
-    Vdvmm_engine& t = *top;
-    const bool desc_v = desc.drive(t.s_desc_tdata, t.s_desc_tkeep, t.s_desc_tlast, t.s_desc_tvalid);
-    const bool rx_v = rx.drive(t.s_rx_tdata, t.s_rx_tkeep, t.s_rx_tlast, t.s_rx_tvalid);
-    t.m_tx_tready = 1;
-    t.m_host_tready = 1;
-    t.m_dma_ready = 1;
-    t.s_axil_awvalid = aw_pending ? 1 : 0;
-    t.s_axil_wvalid = w_pending ? 1 : 0;
-    t.s_axil_arvalid = ar_pending ? 1 : 0;
-    t.s_axil_bready = 1;
-    t.s_axil_rready = 1;
+    Vdvmm_card_top& t = *top;
+    const bool rx_v = rx.drive(t.s_axis_rx_tdata, t.s_axis_rx_tkeep, t.s_axis_rx_tlast,
+                               t.s_axis_rx_tvalid);
+    t.m_axis_tx_tready = 1;
+    t.s_axi_control_awvalid = aw_pending ? 1 : 0;
+    t.s_axi_control_wvalid = w_pending ? 1 : 0;
+    t.s_axi_control_arvalid = ar_pending ? 1 : 0;
+    t.s_axi_control_bready = 1;
+    t.s_axi_control_rready = 1;
+    slave->drive();
     t.eval();
 
-    bool moved = false;
-    if (desc_v && t.s_desc_tready) {
-      desc.advance();
-      moved = true;
-    }
-    if (rx_v && t.s_rx_tready) {
+    bool moved = slave->sample();
+    if (rx_v && t.s_axis_rx_tready) {
       rx.advance();
       moved = true;
     }
-    if (t.m_tx_tvalid) {
-      append_beat(tx_cur, t.m_tx_tdata, t.m_tx_tkeep);
-      if (t.m_tx_tlast) send_frame();
+    if (t.m_axis_tx_tvalid) {
+      append_beat(tx_cur, t.m_axis_tx_tdata, t.m_axis_tx_tkeep);
+      if (t.m_axis_tx_tlast) send_frame();
       moved = true;
     }
-    if (t.m_host_tvalid) {
-      append_beat(host_cur, t.m_host_tdata, t.m_host_tkeep);
-      if (t.m_host_tlast) {
-        host_done.push_back(std::exchange(host_cur, {}));
-        for_host = true;
-      }
-      moved = true;
-    }
-    if (t.m_dma_valid) {
-      dma_write(t.m_dma_addr, t.m_dma_data);
-      moved = true;
-    }
-    if (t.s_axil_awvalid && t.s_axil_awready) aw_pending = false;
-    if (t.s_axil_wvalid && t.s_axil_wready) w_pending = false;
-    if (t.s_axil_bvalid) b_done = true;
-    if (t.s_axil_arvalid && t.s_axil_arready) ar_pending = false;
-    if (t.s_axil_rvalid) {
+    if (t.s_axi_control_awvalid && t.s_axi_control_awready) aw_pending = false;
+    if (t.s_axi_control_wvalid && t.s_axi_control_wready) w_pending = false;
+    if (t.s_axi_control_bvalid) b_done = true;
+    if (t.s_axi_control_arvalid && t.s_axi_control_arready) ar_pending = false;
+    if (t.s_axi_control_rvalid) {
       r_done = true;
-      r_data = t.s_axil_rdata;
+      r_data = t.s_axi_control_rdata;
     }
 
-    t.clk = 1;
+    t.ap_clk = 1;
     t.eval();
-    t.clk = 0;  // the falling edge is evaluated with the next cycle's inputs
+    t.ap_clk = 0;  // the falling edge is evaluated with the next cycle's inputs
     ++stats.cycles;
     if (moved) tail = kTailCycles;
     return moved;
@@ -207,16 +186,15 @@ struct VerilatedFpgaDevice::Impl {
     cfg.wire->tx_flush();
   }
 
-  // The DMA port's atomic 64-bit OR (docs/fpga.md "Pending-bitmap DMA
-  // writes"), confined to the window as an IOMMU would.
-  void dma_write(uint64_t addr, uint64_t data) {
-    if (addr < kDmaDeviceBase || addr % 8 != 0 || addr - kDmaDeviceBase + 8 > dma_bytes) {
-      ++stats.dma_outside;
-      return;
+  // Every write of the engine's into host memory passes here: a bitmap byte
+  // or an RX slot's header is something for the driver.
+  void landed(uint64_t addr) {
+    if (addr >= bitmaps.device_address && addr - bitmaps.device_address < bitmaps.bytes) {
+      ++stats.dma_writes;
+      for_host = true;
+    } else if (rings && rings->is_rx_header(addr)) {
+      for_host = true;
     }
-    __atomic_fetch_or(&dma[(addr - kDmaDeviceBase) / 8], data, __ATOMIC_RELEASE);
-    ++stats.dma_writes;
-    for_host = true;
   }
 
   void pull_wire(size_t& work) {
@@ -234,15 +212,20 @@ struct VerilatedFpgaDevice::Impl {
     }
   }
 
+  // STATUS: the links' idle bit for the driver; while the rings are busy
+  // (a message being collected or written, a read in flight) the engine is
+  // not waiting on anything but its own clock, so it stays busy-clocked.
   void refresh_status(uint64_t now_ns) {
     const bool was_idle = idle;
-    idle = (read32(reg::kStatus) & reg::kStatusLinksIdle) != 0;
+    const uint32_t s = read32(reg::kStatus);
+    idle = (s & reg::kStatusLinksIdle) != 0;
+    if ((s & reg::kStatusRingsBusy) != 0) tail = kTailCycles;
     status_stale = false;
     if (was_idle && !idle) paced_ns = now_ns;  // the timers start now
   }
 
-  uint32_t read32(uint32_t addr) {
-    top->s_axil_araddr = static_cast<uint16_t>(addr);
+  uint32_t read32(uint32_t addr) override {
+    top->s_axi_control_araddr = static_cast<uint16_t>(addr);
     ar_pending = true;
     r_done = false;
     for (int i = 0; i < kAxilMaxCycles && !r_done; ++i) cycle();
@@ -250,10 +233,10 @@ struct VerilatedFpgaDevice::Impl {
     return r_done ? r_data : 0;
   }
 
-  void write32(uint32_t addr, uint32_t value) {
-    top->s_axil_awaddr = static_cast<uint16_t>(addr);
-    top->s_axil_wdata = value;
-    top->s_axil_wstrb = 0xF;
+  void write32(uint32_t addr, uint32_t value) override {
+    top->s_axi_control_awaddr = static_cast<uint16_t>(addr);
+    top->s_axi_control_wdata = value;
+    top->s_axi_control_wstrb = 0xF;
     aw_pending = w_pending = true;
     b_done = false;
     for (int i = 0; i < kAxilMaxCycles && !b_done; ++i) cycle();
@@ -267,18 +250,25 @@ Result<std::unique_ptr<VerilatedFpgaDevice>> VerilatedFpgaDevice::create(
   if (config.wire == nullptr) return Error::format("fpga sim device: no wire transport");
   if (config.cycle_ns == 0) return Error::format("fpga sim device: cycle_ns must be > 0");
   auto impl = std::make_unique<Impl>();
-  impl->cfg = config;
+  Impl& m = *impl;
+  m.cfg = config;
   // Instance names must differ within the context.
   static std::atomic<unsigned> instances{0};
-  const std::string name = "dvmm_engine" + std::to_string(instances.fetch_add(1));
-  impl->top = std::make_unique<Vdvmm_engine>(&shared_context(), name.c_str());
-  impl->staging = std::make_unique<RxFrame[]>(kWireBurst);
-  Vdvmm_engine& t = *impl->top;
-  t.clk = 0;
-  t.rst = 1;
-  for (int i = 0; i < 4; ++i) impl->cycle();
-  t.rst = 0;
-  impl->cycle();
+  const std::string name = "dvmm_card" + std::to_string(instances.fetch_add(1));
+  m.top = std::make_unique<Vdvmm_card_top>(&shared_context(), name.c_str());
+  m.slave = std::make_unique<Axi4MemorySlave>(DVMM_AXI4_PINS(*m.top, m_axi_gmem_), m.memory);
+  m.slave->on_violation = [&m](const std::string&) { ++m.stats.axi_violations; };
+  m.memory.on_write = [&m](uint64_t addr) { m.landed(addr); };
+  m.staging = std::make_unique<RxFrame[]>(kWireBurst);
+  Vdvmm_card_top& t = *m.top;
+  t.ap_clk = 0;
+  t.ap_rst_n = 0;
+  for (int i = 0; i < 4; ++i) m.cycle();
+  t.ap_rst_n = 1;
+  m.cycle();
+  // The engine comes out of reset disabled: the rings can be programmed.
+  m.rings = DVMM_TRY(HostRings::create(
+      m, [&m](size_t bytes) { return m.memory.allocate(bytes); }, config.rings));
   return std::unique_ptr<VerilatedFpgaDevice>(new VerilatedFpgaDevice(std::move(impl)));
 }
 
@@ -286,42 +276,38 @@ VerilatedFpgaDevice::VerilatedFpgaDevice(std::unique_ptr<Impl> impl) : impl_(std
 VerilatedFpgaDevice::~VerilatedFpgaDevice() = default;
 
 uint32_t VerilatedFpgaDevice::read32(uint32_t addr) { return impl_->read32(addr); }
-void VerilatedFpgaDevice::write32(uint32_t addr, uint32_t value) { impl_->write32(addr, value); }
+
+void VerilatedFpgaDevice::write32(uint32_t addr, uint32_t value) {
+  impl_->write32(addr, value);
+  // Clearing enable resets the engine's ring indices: the driver's follow.
+  if (addr == reg::kControl && (value & reg::kControlEnable) == 0) (void)impl_->rings->stop();
+}
 
 Result<DmaWindow> VerilatedFpgaDevice::dma_window(size_t bytes) {
   Impl& m = *impl_;
-  const size_t rounded = (std::max<size_t>(bytes, 64) + 63) & ~size_t{63};
-  if (m.dma == nullptr) {
-    m.dma = static_cast<uint64_t*>(std::aligned_alloc(64, rounded));
-    if (m.dma == nullptr) return Error::format("fpga sim device: no memory for {} bytes of bitmaps", rounded);
-    std::memset(m.dma, 0, rounded);
-    m.dma_bytes = rounded;
-  } else if (bytes > m.dma_bytes) {
-    return Error::format("fpga sim device: the DMA window is {} bytes, {} asked", m.dma_bytes, bytes);
+  if (m.bitmaps.host == nullptr) {
+    m.bitmaps = DVMM_TRY(m.memory.allocate(bytes));
+  } else if (bytes > m.bitmaps.bytes) {
+    return Error::format("fpga sim device: the DMA window is {} bytes, {} asked", m.bitmaps.bytes,
+                         bytes);
   }
-  return DmaWindow{m.dma, kDmaDeviceBase, m.dma_bytes};
+  return m.bitmaps;
 }
 
 void VerilatedFpgaDevice::push_descriptor(std::span<const uint8_t> descriptor) {
-  if (descriptor.empty()) return;
-  impl_->desc.packets.emplace_back(descriptor.begin(), descriptor.end());
-  impl_->tail = kTailCycles;
+  impl_->rings->push(descriptor);
 }
 
-size_t VerilatedFpgaDevice::descriptors_waiting() const { return impl_->desc.packets.size(); }
+size_t VerilatedFpgaDevice::descriptors_waiting() const { return impl_->rings->waiting(); }
 
-size_t VerilatedFpgaDevice::pop_message(std::span<uint8_t> out) {
-  auto& q = impl_->host_done;
-  if (q.empty()) return 0;
-  const std::vector<uint8_t> msg = std::move(q.front());
-  q.pop_front();
-  if (msg.size() <= out.size()) std::memcpy(out.data(), msg.data(), msg.size());
-  return msg.size();
-}
+size_t VerilatedFpgaDevice::pop_message(std::span<uint8_t> out) { return impl_->rings->pop(out); }
 
 size_t VerilatedFpgaDevice::service(uint64_t now_ns) {
   Impl& m = *impl_;
   size_t work = 0;
+  // Doorbells first: the AXI-Lite writes clock the model, and the rings'
+  // reads and writes that follow keep it busy.
+  if (m.rings->kick()) ++work;
   m.pull_wire(work);
   m.for_host = false;
   uint64_t budget = kMaxCyclesPerService;
@@ -335,7 +321,7 @@ size_t VerilatedFpgaDevice::service(uint64_t now_ns) {
     }
     if (budget == 0 || m.for_host) break;
     if (m.status_stale) m.refresh_status(now_ns);
-    if (m.tail > 0) continue;  // the status read saw a transfer
+    if (m.tail > 0) continue;  // the status read saw a transfer, or the rings are busy
     if (m.idle) break;
     // Paced: the cycles wall time owes the engine's timers.
     uint64_t due = (now_ns - std::min(now_ns, m.paced_ns)) / m.cfg.cycle_ns;
@@ -357,7 +343,7 @@ size_t VerilatedFpgaDevice::service(uint64_t now_ns) {
 
 std::optional<uint64_t> VerilatedFpgaDevice::next_service_ns() const {
   const Impl& m = *impl_;
-  if (m.tail > 0 || m.rx.valid() || m.status_stale) return 0;
+  if (m.tail > 0 || m.rx.valid() || m.status_stale || m.rings->kick_pending()) return 0;
   if (!m.idle) return m.paced_ns + kPacedBatchCycles * m.cfg.cycle_ns;
   return std::nullopt;
 }
@@ -366,6 +352,10 @@ bool VerilatedFpgaDevice::links_idle() const { return impl_->idle && !impl_->sta
 
 Transport* VerilatedFpgaDevice::wire() { return impl_->cfg.wire; }
 
-VerilatedFpgaDevice::Stats VerilatedFpgaDevice::stats() const { return impl_->stats; }
+VerilatedFpgaDevice::Stats VerilatedFpgaDevice::stats() const {
+  Stats s = impl_->stats;
+  s.dma_outside = impl_->memory.faults();
+  return s;
+}
 
 }  // namespace dvmm::dataplane::fpga

@@ -1,25 +1,31 @@
-// The co-simulation FpgaDevice: the Verilated dvmm_engine RTL in this
-// process, clocked by whoever calls service() (the node's dataplane
-// poller), its Ethernet ports joined to the other nodes' engines by a
-// software wire: every frame the engine puts on m_tx (FCS included)
-// becomes the payload of one frame of an ordinary dvmm Transport (shm,
-// udp, or the fake one in tests), sent to the node whose MAC the frame is
-// addressed to; every frame that transport receives goes into s_rx.
+// The co-simulation FpgaDevice: the Verilated card kernel (dvmm_card_top:
+// the engine behind its host-ring front end) in this process, clocked by
+// whoever calls service() (the node's dataplane poller). Its AXI4 master
+// is served from host memory of this process (SimHostMemory through
+// Axi4MemorySlave), where the driver's HostRings keep the rings, exactly
+// as on a card; its Ethernet ports are joined to the other nodes' engines
+// by a software wire: every frame the engine puts on m_axis_tx (FCS
+// included) becomes the payload of one frame of an ordinary dvmm Transport
+// (shm, udp, or the fake one in tests), sent to the node whose MAC the
+// frame is addressed to; every frame that transport receives goes into
+// s_axis_rx.
 //
 // Clocking: the model costs about a microsecond of CPU per cycle, so it is
 // clocked only while there is work, never spun unboundedly:
-//   - busy: from each push_descriptor() or received frame until kTailCycles
-//     cycles pass without a transfer on any port, as fast as it goes; a
-//     frame goes on the wire as soon as its last beat is out, and service()
-//     returns as soon as a message or a bitmap write is there for the host
-//     (the next call goes on clocking), so neither waits for the tail;
+//   - busy: from each doorbell or received frame until kTailCycles cycles
+//     pass without a transfer on any port and STATUS shows the rings quiet,
+//     as fast as it goes; a frame goes on the wire as soon as its last beat
+//     is out, and service() returns as soon as a message header or a bitmap
+//     byte has landed in host memory (the next call goes on clocking), so
+//     neither waits for the tail;
 //   - paced: while STATUS.links_idle is clear (a message unacknowledged, an
 //     ACK owed), the engine's timers (RETX_TIMEOUT, ACK_DELAY, in cycles)
 //     must advance with wall time: one cycle per cycle_ns of wall time,
 //     clocked in catch-up batches when service() runs;
 //   - idle otherwise: not clocked at all, and next_service_ns() is nullopt,
 //     so the poller can sleep on the wire's rx_wait_fd().
-// A window-full stall on s_desc is not work: it waits paced for the ACK.
+// A window-full stall on the descriptor stream is not work (the rings'
+// busy bit leaves it out): it waits paced for the ACK.
 #pragma once
 
 #include <array>
@@ -28,6 +34,7 @@
 #include <vector>
 
 #include "dataplane/fpga/fpga_device.hpp"
+#include "dataplane/fpga/host_rings.hpp"
 #include "dataplane/transport.hpp"
 
 namespace dvmm::dataplane::fpga {
@@ -44,6 +51,8 @@ struct VerilatedDeviceConfig {
   // Wall time one engine cycle stands for while the engine waits on its
   // timers (see the top of the file).
   uint64_t cycle_ns = 4000;
+  // The host rings' sizes (tests make them small to wrap and fill them).
+  HostRingGeometry rings;
 };
 
 class VerilatedFpgaDevice final : public FpgaDevice {
@@ -70,8 +79,9 @@ class VerilatedFpgaDevice final : public FpgaDevice {
     uint64_t wire_tx_frames = 0;  // m_tx frames put on the wire
     uint64_t wire_rx_frames = 0;  // wire frames fed to s_rx
     uint64_t wire_dropped = 0;    // m_tx frames to no known MAC, or the wire refused them
-    uint64_t dma_writes = 0;      // pending-bitmap writes performed
-    uint64_t dma_outside = 0;     // ... outside the DMA window (dropped, an IOMMU fault)
+    uint64_t dma_writes = 0;      // pending-bitmap bytes written
+    uint64_t dma_outside = 0;     // host-memory accesses outside every buffer (an IOMMU fault)
+    uint64_t axi_violations = 0;  // AXI4 protocol errors of the engine's master
   };
 
   static Result<std::unique_ptr<VerilatedFpgaDevice>> create(const VerilatedDeviceConfig& config);

@@ -1,15 +1,16 @@
 // The FpgaDevice of an AMD/Xilinx Alveo card, through XRT (Debian
-// libxrt-dev 2.13: xrt::device, xrt::ip, xrt::bo). Built only where the
-// XRT headers and libraries are found (dataplane/fpga/CMakeLists.txt);
-// elsewhere open_xrt_device() says so.
+// libxrt-dev 2.13: xrt::device, xrt::ip, xrt::bo, xrt::xclbin). Built only
+// where the XRT headers and libraries are found (dataplane/fpga/
+// CMakeLists.txt); elsewhere open_xrt_device() says so.
 //
-// What it drives: the engine's AXI-Lite registers (xrt::ip, the kernel
-// instance "dvmm_engine" of the loaded xclbin) and the pending bitmaps (a
-// host-only xrt::bo, whose device address goes to BITMAP_LO/HI). What it
-// does not drive yet: the descriptor and receive streams need DMA queues
-// from the card's shell (QDMA stream queues on s_desc/m_host), which the
-// engine does not define; open_xrt_device() therefore stops with that
-// message once the card and the engine's IP are opened.
+// The xclbin holds the card kernel dvmm_card_top (fpga/rtl/
+// dvmm_card_top.sv; docs/fpga.md "Card build"). The driver reaches its
+// registers through xrt::ip on that kernel instance and gives it host-only
+// buffers (allocated in the memory bank its m_axi_gmem port is connected
+// to, found in the xclbin) for the host rings (host_rings.hpp, the code the
+// co-simulation runs too) and the pending bitmaps; the card reaches them at
+// bo.address() through the shell's host-memory bridge. There is no
+// interrupt: the node's poller comes back every 20 µs while idle.
 #pragma once
 
 #include <memory>
@@ -28,7 +29,8 @@ struct XrtDeviceConfig {
 bool xrt_backend_built();
 
 // Errors name what is missing: no XRT in this build, XILINX_XRT unset, no
-// card at that index, no xclbin or no dvmm_engine in it.
+// card at that index, no xclbin or no dvmm_card_top in it, its m_axi_gmem
+// not connected to host memory, another register map version.
 Result<std::unique_ptr<FpgaDevice>> open_xrt_device(const XrtDeviceConfig& config);
 
 }  // namespace dvmm::dataplane::fpga

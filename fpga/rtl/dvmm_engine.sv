@@ -8,12 +8,18 @@
 //                              ^
 //   s_rx --> fcs_check --> rx --+--> rx_queue --> m_host
 //                               +--> ipi_dma  --> m_dma (pending bitmaps)
-//   s_axil <--> regs (configuration, tables, counters)
+//   s_axil <--> regs (configuration, tables, counters, host-ring registers)
 //
 // All AXI-Stream ports are 64-bit with byte lane 0 first on the wire;
 // m_tx/s_rx carry whole Ethernet frames including the FCS (a MAC without
 // FCS handling). Clearing CONTROL.enable holds everything but the register
 // file in reset.
+//
+// The host side is three streams (s_desc, m_host, m_dma). A card whose shell
+// has no streaming DMA puts them in host memory with dvmm_host_rings
+// (dvmm_card_top): the ring registers live in this engine's register file
+// and leave through the ring ports; attached directly (tb_engine), those
+// ports are left open and their inputs tied to 0.
 `default_nettype none
 
 module dvmm_engine #(
@@ -70,11 +76,23 @@ module dvmm_engine #(
     output logic             m_host_tlast,
     output logic             m_host_tvalid,
     input  wire logic        m_host_tready,
-    // pending-bitmap DMA writes (atomic 64-bit OR, see dvmm_ipi_dma)
+    // pending-bitmap DMA writes (set the byte at m_dma_addr to 0x01, see
+    // dvmm_ipi_dma)
     output logic             m_dma_valid,
     input  wire logic        m_dma_ready,
     output logic      [63:0] m_dma_addr,
-    output logic      [63:0] m_dma_data
+    // host-ring registers (dvmm_regs) for dvmm_host_rings
+    output logic             enable,       // CONTROL.enable
+    output logic      [63:0] txr_base,
+    output logic      [15:0] txr_size,
+    output logic      [31:0] txr_prod,
+    output logic      [63:0] rxr_base,
+    output logic      [15:0] rxr_slots,
+    output logic      [31:0] rxr_cons,
+    output logic      [63:0] ring_wb,
+    input  wire logic [31:0] txr_cons,
+    input  wire logic [31:0] rxr_prod,
+    input  wire logic [31:1] ring_status  // STATUS[31:1]
 );
   localparam int NODE_W = $clog2(NODES);
   localparam int APIC_W = $clog2(APICS);
@@ -85,7 +103,7 @@ module dvmm_engine #(
   localparam int QW = $clog2(RXQ_BEATS);
 
   // ---- configuration ----
-  logic enable, dp_rst;
+  logic dp_rst;
   logic [15:0] local_node;
   logic [47:0] local_mac;
   logic [31:0] cluster_id, retx_timeout, ack_delay, bitmap_vcpus;
@@ -115,9 +133,11 @@ module dvmm_engine #(
       .s_axil_rvalid, .s_axil_rready,
       .enable, .local_node, .local_mac, .cluster_id, .retx_timeout, .ack_delay, .bitmap_base,
       .bitmap_vcpus,
+      .txr_base, .txr_size, .txr_prod, .rxr_base, .rxr_slots, .rxr_cons, .ring_wb, .txr_cons,
+      .rxr_prod,
       .node_a_idx, .node_a_valid, .node_b_idx, .node_b_mac,
       .apic_idx, .apic_valid, .apic_node, .apic_vcpu, .apic_ldr,
-      .status({31'd0, link_idle}),
+      .status({ring_status, link_idle}),
       .events
   );
 
@@ -251,7 +271,7 @@ module dvmm_engine #(
   dvmm_ipi_dma u_ipi_dma (
       .clk, .rst(dp_rst), .bitmap_base,
       .req_valid(ipi_valid), .req_ready(ipi_ready), .req_vcpu(ipi_vcpu), .req_vector(ipi_vector),
-      .m_dma_valid, .m_dma_ready, .m_dma_addr, .m_dma_data
+      .m_dma_valid, .m_dma_ready, .m_dma_addr
   );
 
 `ifndef SYNTHESIS
@@ -259,14 +279,14 @@ module dvmm_engine #(
   // until it is taken.
   logic tx_stall_q, host_stall_q, dma_stall_q;
   logic [72:0] tx_beat_q, host_beat_q;
-  logic [127:0] dma_q;
+  logic [63:0] dma_q;
   always_ff @(posedge clk) begin
     tx_stall_q <= !dp_rst && m_tx_tvalid && !m_tx_tready;
     host_stall_q <= !dp_rst && m_host_tvalid && !m_host_tready;
     dma_stall_q <= !dp_rst && m_dma_valid && !m_dma_ready;
     tx_beat_q <= {m_tx_tlast, m_tx_tkeep, m_tx_tdata};
     host_beat_q <= {m_host_tlast, m_host_tkeep, m_host_tdata};
-    dma_q <= {m_dma_addr, m_dma_data};
+    dma_q <= m_dma_addr;
     if (!dp_rst) begin
       if (tx_stall_q)
         assert (m_tx_tvalid && tx_beat_q == {m_tx_tlast, m_tx_tkeep, m_tx_tdata})
@@ -275,7 +295,7 @@ module dvmm_engine #(
         assert (m_host_tvalid && host_beat_q == {m_host_tlast, m_host_tkeep, m_host_tdata})
         else $error("engine: m_host beat changed while stalled");
       if (dma_stall_q)
-        assert (m_dma_valid && dma_q == {m_dma_addr, m_dma_data})
+        assert (m_dma_valid && dma_q == m_dma_addr)
         else $error("engine: DMA write changed while stalled");
     end
   end

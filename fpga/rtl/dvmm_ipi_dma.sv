@@ -1,14 +1,15 @@
-// dvmm_ipi_dma: the IPI fast path's DMA writer. Each in-order IPI sets bit
-// `vector` of its target vCPU's 256-bit pending-interrupt bitmap in host
-// memory. The bitmap of vCPU v is four little-endian u64 words at
-//   bitmap_base + 32 * v        (vectors 0-63 in word 0, bit = vector % 64)
-// and one request becomes one DMA write:
-//   m_dma_addr = bitmap_base + 32 * vcpu + 8 * (vector / 64)   (8-byte aligned)
-//   m_dma_data = 1 << (vector % 64)
-// with the semantics of an atomic 64-bit OR: *(u64 *)addr |= data. Nothing
-// is cleared by the engine; the host takes pending vectors with an atomic
-// exchange of each word with 0. Setting a bit twice is harmless, so the
-// write carries no sequence information.
+// dvmm_ipi_dma: the IPI fast path's DMA writer. Each in-order IPI marks
+// vector `vector` pending for its target vCPU in host memory. The pending
+// "bitmap" of vCPU v is 256 bytes at bitmap_base + 256 * v, one byte per
+// vector, and one request becomes one write of the byte 0x01 at
+//   m_dma_addr = bitmap_base + 256 * vcpu + vector
+// A byte of its own per vector makes the write a plain narrow store: no
+// read-modify-write of memory the host also writes, which a PCIe posted
+// write (no AtomicOp OR) could not do. The engine never clears a byte; the
+// host takes pending vectors by exchanging whole words with 0 (an atomic
+// exchange is atomic with respect to the device's coherent byte write).
+// Setting a byte twice is harmless, so the write carries no sequence
+// information.
 //
 // A small FIFO absorbs bursts so the receive path rarely waits for the
 // DMA port.
@@ -26,8 +27,7 @@ module dvmm_ipi_dma #(
     input  wire logic [7:0]  req_vector,
     output logic             m_dma_valid,
     input  wire logic        m_dma_ready,
-    output logic      [63:0] m_dma_addr,
-    output logic      [63:0] m_dma_data
+    output logic      [63:0] m_dma_addr   // the byte to set to 0x01
 );
   localparam int AW = $clog2(DEPTH);
   logic [39:0] fifo [0:DEPTH-1];
@@ -38,8 +38,7 @@ module dvmm_ipi_dma #(
   assign req_ready = (wr_q - rd_q) != (AW + 1)'(DEPTH);
   assign m_dma_valid = wr_q != rd_q;
   assign {vcpu, vector} = fifo[rd_q[AW-1:0]];
-  assign m_dma_addr = bitmap_base + {27'd0, vcpu, 5'd0} + {59'd0, vector[7:6], 3'd0};
-  assign m_dma_data = 64'd1 << vector[5:0];
+  assign m_dma_addr = bitmap_base + {24'd0, vcpu, 8'd0} + {56'd0, vector};
 
   always_ff @(posedge clk) begin
     if (req_valid && req_ready) begin

@@ -1,21 +1,37 @@
 // dvmm_regs: the engine's AXI-Lite register file (32-bit registers,
 // byte addresses; docs/fpga.md has the full map):
-//   0x000 ID           RO  0xD7E0_0001 (engine id, register map version 1)
+//   0x000 ID           RO  0xD7E0_0002 (engine id, register map version 2)
 //   0x004 CONTROL      RW  bit 0 enable: 0 holds the datapath in reset (all
 //                          sequence state back to FIRST_SEQ, queues empty);
 //                          bit 1 write 1: clear every counter (self-clearing)
 //   0x008 PARAMS       RO  [7:0] NODES, [15:8] WINDOW, [31:16] APICS
 //   0x00C PARAMS2      RO  [15:0] MAX_MSG_BYTES, [31:16] RXQ_BEATS
-//   0x010 STATUS       RO  [0] links idle (nothing unacknowledged, no ack owed)
+//   0x010 STATUS       RO  [0] links idle (nothing unacknowledged, no ack owed);
+//                          [31:1] from the host-ring front end (dvmm_host_rings):
+//                          [1] busy, [8] index error, [9] geometry error,
+//                          [10] host memory error response
 //   0x020 LOCAL_NODE   RW  [15:0]
 //   0x024 LOCAL_MAC_LO RW  MAC bytes 0-3 (byte 0, first on the wire, in [7:0])
 //   0x028 LOCAL_MAC_HI RW  [15:0] MAC bytes 4-5
 //   0x02C CLUSTER_ID   RW
 //   0x030 RETX_TIMEOUT RW  cycles before go-back-N retransmission
 //   0x034 ACK_DELAY    RW  cycles a lone ACK waits for a piggyback ride
-//   0x038 BITMAP_LO    RW  pending-bitmap base address, bits 31:0 (32-byte aligned)
+//   0x038 BITMAP_LO    RW  pending-bitmap base address, bits 31:0 (256 bytes a vCPU)
 //   0x03C BITMAP_HI    RW  bits 63:32
 //   0x040 BITMAP_VCPUS RW  vCPUs that have a bitmap (IPIs to others go to the queue)
+//   host rings (dvmm_host_rings; docs/fpga.md "Host rings"):
+//   0x050 TXR_BASE_LO  RW  descriptor ring base, bits 31:0 (128-byte aligned)
+//   0x054 TXR_BASE_HI  RW  bits 63:32
+//   0x058 TXR_SIZE     RW  [15:0] ring size in 64-bit words (power of 2 >= 16; 0 = off)
+//   0x05C TXR_PROD     RW  doorbell: words written by the host (free running)
+//   0x060 TXR_CONS     RO  words the engine has taken (free running)
+//   0x064 RXR_BASE_LO  RW  receive ring base, bits 31:0 (2 * MAX_MSG_BYTES aligned)
+//   0x068 RXR_BASE_HI  RW  bits 63:32
+//   0x06C RXR_SLOTS    RW  [15:0] slots (power of 2; 0 = off)
+//   0x070 RXR_PROD     RO  slots the engine has filled (free running)
+//   0x074 RXR_CONS     RW  slots the host has returned (free running)
+//   0x078 RING_WB_LO   RW  writeback address of {RXR_PROD, TXR_CONS}, bits 31:0 (8-byte aligned; 0 = none)
+//   0x07C RING_WB_HI   RW  bits 63:32
 //   0x100 + 4i         RO  counter i (dvmm_pkg::CNT_*), 32-bit, wrapping
 //   0x800 + 8n         RW  node n: MAC bytes 0-3
 //   0x804 + 8n         RW  node n: [15:0] MAC bytes 4-5, [31] valid
@@ -23,7 +39,10 @@
 //   0x1004 + 16a       RW  APIC ID a: vCPU index
 //   0x1008 + 16a       RW  APIC ID a: LDR (xAPIC flat: [31:24]; x2APIC: cluster<<16 | bit)
 // Unmapped addresses read 0 and ignore writes; both answer OKAY. Writes
-// honour WSTRB. One write and one read are in flight at most.
+// honour WSTRB. One write and one read are in flight at most. While
+// CONTROL.enable is clear, TXR_PROD and RXR_CONS read 0 and ignore writes:
+// the front end's own indices are held at 0 then, and both sides of each
+// ring must start from the same index.
 //
 // The tables have asynchronous read ports (LUT RAM after synthesis), so the
 // TX path can scan the APIC table one entry per cycle without a block-RAM
@@ -68,6 +87,16 @@ module dvmm_regs #(
     output logic      [31:0] ack_delay,
     output logic      [63:0] bitmap_base,
     output logic      [31:0] bitmap_vcpus,
+    // host rings
+    output logic      [63:0] txr_base,
+    output logic      [15:0] txr_size,
+    output logic      [31:0] txr_prod,
+    output logic      [63:0] rxr_base,
+    output logic      [15:0] rxr_slots,
+    output logic      [31:0] rxr_cons,
+    output logic      [63:0] ring_wb,
+    input  wire logic [31:0] txr_cons,
+    input  wire logic [31:0] rxr_prod,
     // node table read ports (TX descriptor check, TX framer)
     input  wire logic [NODE_W-1:0] node_a_idx,
     output logic                   node_a_valid,
@@ -124,7 +153,7 @@ module dvmm_regs #(
                    {24'd0, dec_cnt_idx[p]} < dvmm_pkg::NUM_COUNTERS;
       dec_word[p] = 32'd0;
       case (dec_addr[p])
-        14'h000: dec_word[p] = 32'hD7E0_0001;
+        14'h000: dec_word[p] = 32'hD7E0_0002;
         14'h004: dec_word[p] = {31'd0, enable};
         14'h008: dec_word[p] = {16'(APICS), 8'(WINDOW), 8'(NODES)};
         14'h00C: dec_word[p] = {16'(RXQ_BEATS), 16'(MAX_MSG_BYTES)};
@@ -138,6 +167,18 @@ module dvmm_regs #(
         14'h038: dec_word[p] = bitmap_base[31:0];
         14'h03C: dec_word[p] = bitmap_base[63:32];
         14'h040: dec_word[p] = bitmap_vcpus;
+        14'h050: dec_word[p] = txr_base[31:0];
+        14'h054: dec_word[p] = txr_base[63:32];
+        14'h058: dec_word[p] = {16'd0, txr_size};
+        14'h05C: dec_word[p] = txr_prod;
+        14'h060: dec_word[p] = txr_cons;
+        14'h064: dec_word[p] = rxr_base[31:0];
+        14'h068: dec_word[p] = rxr_base[63:32];
+        14'h06C: dec_word[p] = {16'd0, rxr_slots};
+        14'h070: dec_word[p] = rxr_prod;
+        14'h074: dec_word[p] = rxr_cons;
+        14'h078: dec_word[p] = ring_wb[31:0];
+        14'h07C: dec_word[p] = ring_wb[63:32];
         default: ;
       endcase
       if (dec_cnt[p]) dec_word[p] = counter[dec_cnt_idx[p][$clog2(dvmm_pkg::NUM_COUNTERS)-1:0]];
@@ -193,6 +234,16 @@ module dvmm_regs #(
         14'h038: bitmap_base[31:0] <= wnew;
         14'h03C: bitmap_base[63:32] <= wnew;
         14'h040: bitmap_vcpus <= wnew;
+        14'h050: txr_base[31:0] <= wnew;
+        14'h054: txr_base[63:32] <= wnew;
+        14'h058: txr_size <= wnew[15:0];
+        14'h05C: txr_prod <= wnew;
+        14'h064: rxr_base[31:0] <= wnew;
+        14'h068: rxr_base[63:32] <= wnew;
+        14'h06C: rxr_slots <= wnew[15:0];
+        14'h074: rxr_cons <= wnew;
+        14'h078: ring_wb[31:0] <= wnew;
+        14'h07C: ring_wb[63:32] <= wnew;
         default: ;
       endcase
       if (dec_node[1]) begin
@@ -215,6 +266,10 @@ module dvmm_regs #(
         endcase
       end
     end
+    if (!enable) begin
+      txr_prod <= 32'd0;
+      rxr_cons <= 32'd0;
+    end
     if (rst) begin
       s_axil_bvalid <= 1'b0;
       enable <= 1'b0;
@@ -226,6 +281,13 @@ module dvmm_regs #(
       ack_delay <= 32'd64;
       bitmap_base <= 64'd0;
       bitmap_vcpus <= 32'd0;
+      txr_base <= 64'd0;
+      txr_size <= 16'd0;
+      rxr_base <= 64'd0;
+      rxr_slots <= 16'd0;
+      ring_wb <= 64'd0;
+      txr_prod <= 32'd0;
+      rxr_cons <= 32'd0;
       // Entries keep their contents; only the valid bits are cleared so a
       // stale entry is never used.
       for (int i = 0; i < NODES; i++) node_ok[i] <= 1'b0;

@@ -3,8 +3,10 @@
 // with random WSTRB to every register and table word (and to unmapped
 // addresses, which must read 0 and change nothing), reads back, the
 // configuration outputs and table read ports, the counters (random event
-// pulses, then clear), all through an AXI-Lite master with random channel
-// delays and response back-pressure.
+// pulses, then clear), the host-ring indices (TXR_PROD and RXR_CONS held
+// at 0 while disabled; TXR_CONS and RXR_PROD read from the front end),
+// all through an AXI-Lite master with random channel delays and response
+// back-pressure.
 #include <map>
 #include <vector>
 
@@ -26,7 +28,10 @@ std::map<uint32_t, uint32_t> writable() {
   std::map<uint32_t, uint32_t> m{
       {reg::kLocalNode, 0xFFFF}, {reg::kLocalMacLo, ~0u},  {reg::kLocalMacHi, 0xFFFF},
       {reg::kClusterId, ~0u},    {reg::kRetxTimeout, ~0u}, {reg::kAckDelay, ~0u},
-      {reg::kBitmapLo, ~0u},     {reg::kBitmapHi, ~0u},    {reg::kBitmapVcpus, ~0u}};
+      {reg::kBitmapLo, ~0u},     {reg::kBitmapHi, ~0u},    {reg::kBitmapVcpus, ~0u},
+      {reg::kTxrBaseLo, ~0u},    {reg::kTxrBaseHi, ~0u},   {reg::kTxrSize, 0xFFFF},
+      {reg::kRxrBaseLo, ~0u},    {reg::kRxrBaseHi, ~0u},   {reg::kRxrSlots, 0xFFFF},
+      {reg::kRingWbLo, ~0u},     {reg::kRingWbHi, ~0u}};
   for (uint32_t n = 0; n < kNodes; ++n) {
     m[reg::node_mac_lo(n)] = ~0u;
     m[reg::node_mac_hi(n)] = 0x8000'FFFF;
@@ -68,7 +73,7 @@ int main(int argc, char** argv) {
   for (const auto& [a, mask] : writable()) model[a] = 0;
   model[reg::kRetxTimeout] = 1000;
   model[reg::kAckDelay] = 64;
-  chk.check(read(reg::kId) == 0xD7E0'0001u, "ID");
+  chk.check(read(reg::kId) == 0xD7E0'0002u, "ID");
   chk.check(read(reg::kControl) == 0, "CONTROL after reset");
   chk.check(read(reg::kParams) == (kApics << 16 | 8u << 8 | kNodes), "PARAMS");
   chk.check(read(reg::kParams2) == (256u << 16 | 128u), "PARAMS2");
@@ -129,6 +134,11 @@ int main(int argc, char** argv) {
           "configuration outputs");
       chk.check(t.bitmap_base == (uint64_t{model[reg::kBitmapHi]} << 32 | model[reg::kBitmapLo]),
                 "bitmap_base output");
+      chk.check(t.txr_base == (uint64_t{model[reg::kTxrBaseHi]} << 32 | model[reg::kTxrBaseLo]) &&
+                    t.rxr_base == (uint64_t{model[reg::kRxrBaseHi]} << 32 | model[reg::kRxrBaseLo]) &&
+                    t.ring_wb == (uint64_t{model[reg::kRingWbHi]} << 32 | model[reg::kRingWbLo]) &&
+                    t.txr_size == model[reg::kTxrSize] && t.rxr_slots == model[reg::kRxrSlots],
+                "ring configuration outputs");
       for (uint32_t n = 0; n < kNodes; ++n) {
         t.node_a_idx = static_cast<uint8_t>(n);
         t.node_b_idx = static_cast<uint8_t>(n);
@@ -151,10 +161,29 @@ int main(int argc, char** argv) {
   }
   settle();
 
+  // Ring indices: the host's are held at 0 while disabled, the front
+  // end's are read through.
+  axil.write(reg::kTxrProd, 77);
+  axil.write(reg::kRxrCons, 55);
+  settle();
+  chk.check(read(reg::kTxrProd) == 0 && read(reg::kRxrCons) == 0 && t.txr_prod == 0 &&
+                t.rxr_cons == 0,
+            "TXR_PROD / RXR_CONS written while disabled");
+  t.txr_cons = 0x1234'5678;
+  t.rxr_prod = 0x9ABC'DEF0;
+  chk.check(read(reg::kTxrCons) == 0x1234'5678u && read(reg::kRxrProd) == 0x9ABC'DEF0u,
+            "TXR_CONS / RXR_PROD read through");
+
   // Enable via CONTROL, and counters.
   axil.write(reg::kControl, 1);
   settle();
   chk.check(t.enable == 1 && read(reg::kControl) == 1, "enable");
+  axil.write(reg::kTxrProd, 77);
+  axil.write(reg::kRxrCons, 0x55, 0x1);
+  settle();
+  chk.check(read(reg::kTxrProd) == 77 && read(reg::kRxrCons) == 0x55 && t.txr_prod == 77 &&
+                t.rxr_cons == 0x55,
+            "TXR_PROD / RXR_CONS written while enabled");
   std::vector<uint32_t> counts(kCounters, 0);
   for (int i = 0; i < 20000; ++i) {
     uint32_t ev = 0;
@@ -179,5 +208,9 @@ int main(int argc, char** argv) {
   axil.write(reg::kControl, 0x0, 0x2);  // byte lane 1 only: CONTROL untouched
   settle();
   chk.check(t.enable == 1, "a write without lane 0 changed CONTROL");
+  axil.write(reg::kControl, 0);
+  settle();
+  chk.check(read(reg::kTxrProd) == 0 && read(reg::kRxrCons) == 0,
+            "TXR_PROD / RXR_CONS not back to 0 when disabled");
   return chk.finish("tb_regs");
 }

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Prints the yosys resource estimate (LUT, FF, BRAM, ...) of the dvmm
-# offload engine: runs synth/dvmm_engine.ys and sums the cell counts of
-# its `stat`. Takes a minute or two; not part of the test suite (CMake
-# target fpga-synth-estimate). Usage: synth-estimate.sh [yosys binary]
+# offload engine, or of another top with a script synth/<top>.ys (the card
+# kernel: dvmm_card_top): runs the script and sums the cell counts of its
+# `stat`. Takes a few minutes; not part of the test suite (CMake targets
+# fpga-synth-estimate, fpga-synth-estimate-card).
+# Usage: synth-estimate.sh [yosys binary] [top, default dvmm_engine]
 set -euo pipefail
 yosys_bin=${1:-yosys}
+top=${2:-dvmm_engine}
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! "$yosys_bin" -q -l "$log" -s synth/dvmm_engine.ys >/dev/null; then
+if ! "$yosys_bin" -q -l "$log" -s "synth/$top.ys" >/dev/null; then
   tail -20 "$log" >&2
   echo "synth-estimate: yosys failed" >&2
   exit 1
@@ -17,9 +20,9 @@ fi
 # engine; its cell lines look like "     LUT6                          123".
 stat=$(mktemp)
 trap 'rm -f "$log" "$stat"' EXIT
-awk '/^=== dvmm_engine ===/ { n = 0; delete lines } { lines[n++] = $0 }
+awk -v top="$top" '$0 == "=== " top " ===" { n = 0; delete lines } { lines[n++] = $0 }
      END { for (i = 0; i < n; i++) print lines[i] }' "$log" >"$stat"
-awk '
+awk -v top="$top" '
   $1 ~ /^LUT[1-6]$/ { lut += $2 }
   $1 ~ /^(FDRE|FDSE|FDCE|FDPE)$/ { ff += $2 }
   $1 ~ /^RAMB36E2$/ { b36 += $2 }
@@ -29,7 +32,7 @@ awk '
   $1 ~ /^CARRY[48]$/ { carry += $2 }
   $1 ~ /^DSP48E2$/ { dsp += $2 }
   END {
-    printf "dvmm_engine (yosys synth_xilinx -family xcup; NODES=16 APICS=64 WINDOW=16 MAX_MSG_BYTES=256 RXQ_BEATS=512)\n"
+    printf "%s (yosys synth_xilinx -family xcup; NODES=16 APICS=64 WINDOW=16 MAX_MSG_BYTES=256 RXQ_BEATS=512)\n", top
     printf "  LUT (as logic)  %d\n", lut
     printf "  LUTRAM cells    %d\n", lutram
     printf "  SRL             %d\n", srl

@@ -33,6 +33,12 @@ class AxisSource : public Component {
   void send_beats(const BeatPacket& beats) { queue_.push_back(beats); }
   bool idle() const { return queue_.empty() && !holding_; }
   void set_gap(unsigned percent) { gap_ = percent; }
+  // Drops everything queued, as the reset of the stream's producer does.
+  void reset() {
+    queue_.clear();
+    pos_ = 0;
+    holding_ = false;
+  }
   // Cycle (Sim::cycle) at which the first/last beat of the most recent
   // packet was accepted.
   uint64_t first_accept_cycle() const { return first_accept_; }
@@ -114,6 +120,12 @@ class AxisSink : public Component {
   void set_stall(unsigned percent) { stall_ = percent; }
   void set_clock(const uint64_t* cycle) { cycle_ = cycle; }
   std::deque<Packet>& packets() { return done_; }
+  // Forgets a packet half received, as the reset of the stream's consumer does.
+  void reset() {
+    cur_ = Packet{};
+    started_ = false;
+    was_stalled_ = false;
+  }
 
   void drive() override { tready_ = rng_.chance(stall_) ? 0 : 1; }
   void sample() override {

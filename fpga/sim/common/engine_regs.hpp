@@ -20,6 +20,18 @@ constexpr uint32_t kAckDelay = 0x034;
 constexpr uint32_t kBitmapLo = 0x038;
 constexpr uint32_t kBitmapHi = 0x03C;
 constexpr uint32_t kBitmapVcpus = 0x040;
+constexpr uint32_t kTxrBaseLo = 0x050;
+constexpr uint32_t kTxrBaseHi = 0x054;
+constexpr uint32_t kTxrSize = 0x058;
+constexpr uint32_t kTxrProd = 0x05C;
+constexpr uint32_t kTxrCons = 0x060;
+constexpr uint32_t kRxrBaseLo = 0x064;
+constexpr uint32_t kRxrBaseHi = 0x068;
+constexpr uint32_t kRxrSlots = 0x06C;
+constexpr uint32_t kRxrProd = 0x070;
+constexpr uint32_t kRxrCons = 0x074;
+constexpr uint32_t kRingWbLo = 0x078;
+constexpr uint32_t kRingWbHi = 0x07C;
 constexpr uint32_t counter(uint32_t i) {
   return 0x100 + 4 * i;
 }
