@@ -34,7 +34,7 @@
 //  - any other PMD: the port's MTU (DpdkTransportConfig::mtu sets it).
 // Larger frames are taken and dropped (tx_dropped). A port with a small MTU
 // still works for small messages: callers (the reliability layer) never
-// send frames above max_frame_size(); a 4 KiB DSM page (4096 + 24 bytes)
+// send frames above max_frame_size(); a 4 KiB DSM page (kMaxEncodedSize)
 // needs one of the settings above, or page splitting (a later step).
 // port_info() says which limit applied. Frames below the 60-byte Ethernet
 // minimum are padded (the length field tells the receiver the real size).

@@ -534,8 +534,10 @@ size_t encode(const Message& msg, std::span<uint8_t> out) {
           if (tail > Fields<P>::kMaxTail) return 0;  // the receiver would refuse it
         }
         const size_t len = Fields<P>::kWireSize + tail;
-        if (out.size() < kHeaderSize + len) return 0;
         const MessageHeader& h = msg.header;
+        const bool trailer = (h.flags & kFlagIncarnation) != 0;
+        if (trailer && h.src_incarnation == 0) return 0;  // the receiver would refuse it
+        if (out.size() < kHeaderSize + len + (trailer ? kIncarnationSize : 0)) return 0;
         Writer w{out.data()};
         // The version is always ours (a node can only speak its own), and the
         // type always matches the payload actually encoded.
@@ -546,6 +548,7 @@ size_t encode(const Message& msg, std::span<uint8_t> out) {
           std::copy_n(Fields<P>::tail(p).data(), tail, out.data() + w.pos);
           w.pos += tail;
         }
+        if (trailer) w(h.src_incarnation, h.dst_incarnation);
         return w.pos;
       },
       msg.payload);
@@ -580,7 +583,9 @@ Result<Message> decode(std::span<const uint8_t> frame) {
     return Error::format("payload_len {} is out of range for the {} payload ({}-{})", payload_len,
                          info->name, info->wire_size, info->wire_size + info->max_tail);
   }
-  const size_t expected = kHeaderSize + payload_len;
+  // Bit 1 decides the length, so it is read before the flags are checked.
+  const bool trailer = (h.flags & kFlagIncarnation) != 0;
+  const size_t expected = kHeaderSize + payload_len + (trailer ? kIncarnationSize : 0);
   if (frame.size() < expected) {
     return Error::format("frame of {} bytes is truncated: a {} message is {} bytes", frame.size(),
                          info->name, expected);
@@ -589,11 +594,18 @@ Result<Message> decode(std::span<const uint8_t> frame) {
     return Error::format("frame has {} trailing bytes", frame.size() - expected);
   }
   if (reserved != 0) return Error::format("reserved header field is {:#x}", reserved);
-  if ((h.flags & ~kFlagAckOnly) != 0) {
+  constexpr uint8_t kDefinedFlags = kFlagAckOnly | kFlagIncarnation;
+  if ((h.flags & ~kDefinedFlags) != 0) {
     return Error::format("header flags {:#x} set undefined bits (defined: {:#x})", h.flags,
-                         kFlagAckOnly);
+                         kDefinedFlags);
   }
-  msg.payload = DVMM_TRY(info->decode(frame.subspan(kHeaderSize)));
+  msg.payload = DVMM_TRY(info->decode(frame.subspan(kHeaderSize, payload_len)));
+  if (trailer) {
+    Reader t{frame.data() + kHeaderSize + payload_len, "incarnation trailer"};
+    t(h.src_incarnation, h.dst_incarnation);
+    // 0 means "unknown": a sender always knows its own incarnation.
+    if (h.src_incarnation == 0) return Error::format("source incarnation is 0");
+  }
   return msg;
 }
 

@@ -8,6 +8,7 @@
 //   1  u8   version    kWireVersion
 //   2  u8   type       MessageType
 //   3  u8   flags      bit 0: kFlagAckOnly (carries no payload to deliver)
+//                      bit 1: kFlagIncarnation (the incarnation trailer follows the payload)
 //   4  u16  src_node
 //   6  u16  dst_node
 //   8  u32  seq        sequence number of this message on the src->dst link (0 = unsequenced)
@@ -16,6 +17,18 @@
 //   20 u16  payload_len every payload has a fixed size, except DSM data: a fixed part
 //                      and a chunk of page bytes (payload_len = fixed size + chunk_len)
 //   22 u16  reserved   must be 0
+//
+// Incarnation trailer (16 bytes after the payload, present exactly when
+// flags bit 1 is set; payload_len does not count it):
+//   +0 u64  src_incarnation  the sending link's incarnation (never 0)
+//   +8 u64  dst_incarnation  the receiver's incarnation as the sender knows it (0: not yet)
+// The software reliability layer (ReliableLink) puts it on every frame, so
+// that a node process that is killed and restarted is told apart from its
+// predecessor (reliable_link.hpp, "Peer restarts"). It is a trailer behind a
+// flag, not a header change, because the FPGA engine (fpga/rtl) implements
+// this 24-byte header in hardware: the engine never sets the flag, drops a
+// frame that carries it (an undefined flag to the engine), and its own frames
+// decode here unchanged.
 #pragma once
 
 #include <array>
@@ -35,6 +48,8 @@ constexpr uint8_t kWireVersion = 1;
 constexpr size_t kHeaderSize = 24;
 constexpr uint16_t kEtherType = 0x88B5;  // IEEE 802 local experimental
 constexpr uint8_t kFlagAckOnly = 0x01;
+constexpr uint8_t kFlagIncarnation = 0x02;
+constexpr size_t kIncarnationSize = 16;  // the trailer kFlagIncarnation announces
 
 enum class MessageType : uint8_t {
   kAck = 1,               // no payload: carries only the header's ack
@@ -63,6 +78,10 @@ struct MessageHeader {
   uint32_t seq = 0;
   uint32_t ack = 0;
   uint32_t cluster_id = 0;
+  // The trailer's fields: meaningful only with kFlagIncarnation (encode
+  // ignores them otherwise, and decode leaves them 0).
+  uint64_t src_incarnation = 0;
+  uint64_t dst_incarnation = 0;
 };
 
 // Payloads. Each has a fixed wire size (listed) and is validated on decode.
@@ -218,17 +237,22 @@ struct Message {
 // Largest encoded message: a whole page in one DSM data message.
 constexpr size_t kMaxMessageSize = kHeaderSize + kDsmDataFixedSize + kDsmPageSize;
 static_assert(kMaxMessageSize <= kMaxFrameSize, "a whole page must fit a jumbo frame");
+// Largest encoded frame: the largest message with the incarnation trailer.
+constexpr size_t kMaxEncodedSize = kMaxMessageSize + kIncarnationSize;
+static_assert(kMaxEncodedSize <= kMaxFrameSize, "a whole page and the trailer must fit");
 
-// Encodes msg into out (header type set from the payload's kind). Returns
-// the encoded length, or 0 when out is too small or the payload can't be
-// encoded (a DSM data chunk larger than a page).
+// Encodes msg into out (header type set from the payload's kind; the
+// incarnation trailer when its flag is set). Returns the encoded length, or
+// 0 when out is too small or the message can't be encoded (a DSM data chunk
+// larger than a page, the trailer with a source incarnation of 0).
 size_t encode(const Message& msg, std::span<uint8_t> out);
 
 // Decodes and validates one frame: magic, version, known type, payload_len
 // equal to the type's size (DSM data: its fixed size plus chunk_len, at most
-// a page), no trailing bytes, reserved fields zero, no undefined flag bits,
-// enum fields in range, I/O sizes 1/2/4/8, DSM chunks inside the page. The
-// error names the first thing that was wrong.
+// a page), the frame exactly header + payload (+ trailer with
+// kFlagIncarnation), reserved fields zero, no undefined flag bits, enum
+// fields in range, I/O sizes 1/2/4/8, DSM chunks inside the page, a non-zero
+// source incarnation. The error names the first thing that was wrong.
 Result<Message> decode(std::span<const uint8_t> frame);
 
 // A short name for a message type ("IPI", "I/O request", ...) for errors and

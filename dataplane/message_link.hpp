@@ -33,6 +33,11 @@ struct LinkCounters {
   uint64_t backlogged = 0;     // sends that waited for window space
   uint64_t out_of_window = 0;  // sequenced beyond the receive window (dropped; cannot
                                // happen with a peer of the same window size)
+  uint64_t acknowledged = 0;   // sent messages the peer acknowledged (so delivered)
+  // Peer restarts (ReliableLink only, reliable_link.hpp "Peer restarts"):
+  uint64_t peer_restarts = 0;      // a peer came back as a new incarnation
+  uint64_t stale_incarnation = 0;  // from an older incarnation of a peer, or addressed to an
+                                   // older incarnation of this node (dropped)
 };
 
 class MessageLink {

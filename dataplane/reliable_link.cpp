@@ -6,9 +6,12 @@
 //                a backlog of messages waiting for a free slot; the
 //                round-trip estimate and the (backed-off) retransmission
 //                timeout.
-//   receive side the next in-order sequence number, a ring of `window` slots
-//                for messages that arrived ahead of a gap, and whether an
-//                ACK is owed (and by when).
+//   receive side the next in-order sequence number, how far the deliver
+//                callback has got (what may be acknowledged), a ring of
+//                `window` slots for messages that arrived ahead of a gap,
+//                and whether an ACK is owed (and by when).
+//   incarnation  the newest incarnation of the peer seen (0: none yet);
+//                a newer one restarts both sides (restart_peer_locked).
 // Both rings are allocated once, so the hot path allocates nothing except
 // when the backlog grows.
 //
@@ -20,12 +23,18 @@
 // Locking: send() (any thread) and poll() (the poller thread) serialise on
 // `mu`, which also serialises tx_burst/tx_flush as the Transport contract
 // asks. rx_burst and decoding happen before taking it, and the deliver
-// callback runs after releasing it, so the callback may call send().
+// callback runs after releasing it, so the callback may call send(). A poll
+// that delivered takes `mu` again afterwards: only then may the ACK cover
+// what it delivered, so its timers (delayed ACKs) run there.
 #include "dataplane/reliable_link.hpp"
+
+#include <time.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <utility>
 
@@ -52,6 +61,24 @@ uint64_t from_wire_seq(uint32_t wire, uint64_t ref) {
   return behind < ref ? ref - behind : 0;
 }
 
+// The wall clock in ns: a restarted process gets a larger incarnation than
+// its predecessor without keeping state anywhere (reliable_link.hpp says
+// what a clock stepped back does). Strictly increasing within a process, so
+// two links made in the same nanosecond still differ.
+uint64_t new_incarnation() {
+  static std::atomic<uint64_t> last{0};
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const uint64_t now =
+      static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+  uint64_t prev = last.load(std::memory_order_relaxed);
+  uint64_t mine = 0;
+  do {
+    mine = std::max(now, prev + 1);
+  } while (!last.compare_exchange_weak(prev, mine, std::memory_order_relaxed));
+  return mine;
+}
+
 }  // namespace
 
 struct ReliableLink::Impl {
@@ -59,11 +86,13 @@ struct ReliableLink::Impl {
     Message msg;
     uint64_t sent_ns = 0;        // last (re)transmission
     uint32_t transmissions = 0;  // 1 = never retransmitted: its ACK times the round trip
-    std::array<uint8_t, kMaxMessageSize> bytes{};
+    bool staged = false;         // `bytes` is in the batch being built (tx)
+    std::array<uint8_t, kMaxEncodedSize> bytes{};
   };
 
   struct Peer {
     NodeId id = 0;
+    uint64_t incarnation = 0;  // the newest seen; 0 until the peer is first heard from
     // Send side.
     uint64_t next_seq = 1;         // given to the next message admitted to the window
     uint64_t unacked_from = 1;     // oldest unacknowledged; == next_seq when none
@@ -76,11 +105,14 @@ struct ReliableLink::Impl {
     uint64_t rttvar_ns = 0;
     // Receive side.
     uint64_t expected = 1;  // next in-order sequence number
+    // Below it, the deliver callback has returned: only that is acknowledged.
+    // Trails `expected` while a poll's deliveries are being handed over.
+    uint64_t handed_over = 1;
     // Slot seq % window, for seq in (expected, expected + window).
     std::vector<std::optional<Message>> ahead;
     bool ack_pending = false;  // the peer has not yet been told `expected - 1`
     uint64_t ack_due_ns = 0;
-    std::array<uint8_t, kHeaderSize> ack_frame{};
+    std::array<uint8_t, kHeaderSize + kIncarnationSize> ack_frame{};
   };
 
   struct Received {
@@ -120,7 +152,20 @@ struct ReliableLink::Impl {
   }
 
   uint32_t ack_for(const Peer& p) const {
-    return p.expected == config.first_seq ? 0 : to_wire_seq(p.expected - 1);
+    return p.handed_over == config.first_seq ? 0 : to_wire_seq(p.handed_over - 1);
+  }
+
+  // After a frame carried ack_for(p): nothing is owed any more, unless
+  // messages are still being handed to the deliver callback.
+  void ack_carried(Peer& p) const {
+    if (p.handed_over == p.expected) p.ack_pending = false;
+  }
+
+  // Every frame names this link's incarnation and the peer's as known.
+  void stamp(MessageHeader& h, const Peer& p) const {
+    h.flags |= kFlagIncarnation;
+    h.src_incarnation = config.incarnation;
+    h.dst_incarnation = p.incarnation;
   }
 
   void admit_locked(Peer& p, Message msg, uint64_t now);
@@ -130,6 +175,8 @@ struct ReliableLink::Impl {
   void on_ack_locked(Peer& p, uint32_t wire_ack, uint64_t now);
   void on_data_locked(Peer& p, const Message& msg, uint64_t now);
   void run_timers_locked(uint64_t now);
+  void restart_peer_locked(Peer& p, uint64_t incarnation, uint64_t now);
+  void drop_staged_locked(const Peer& p);
 
   Transport& transport;
   const Clock& clock;
@@ -143,7 +190,9 @@ struct ReliableLink::Impl {
   // Outgoing::bytes and Peer::ack_frame, which stay put until tx_flush
   // returns because the batch is sent before mu is released.
   std::vector<TxFrame> tx;
-  std::vector<Peer*> tx_ack_of;  // per tx entry: the peer of an ACK-only frame, null for data
+  // Per tx entry: the peer of an ACK-only frame, or the slot of a data one.
+  std::vector<Peer*> tx_ack_of;
+  std::vector<Outgoing*> tx_slot;
 
   // Poller thread only.
   std::unique_ptr<std::array<RxFrame, kRxBurst>> rx;  // 288 KiB: not on the stack
@@ -159,6 +208,7 @@ ReliableLink::Impl::Impl(Transport& t, const Clock& c, Config cfg)
   config.retransmit_timeout_ns = std::max<uint64_t>(config.retransmit_timeout_ns, 1);
   config.max_retransmit_timeout_ns =
       std::max(config.max_retransmit_timeout_ns, config.retransmit_timeout_ns);
+  if (config.incarnation == 0) config.incarnation = new_incarnation();
 
   std::vector<NodeId> ids;
   for (NodeId id : config.peers) {
@@ -170,13 +220,14 @@ ReliableLink::Impl::Impl(Transport& t, const Clock& c, Config cfg)
   for (size_t i = 0; i < ids.size(); ++i) {
     Peer& p = peers[i];
     p.id = ids[i];
-    p.next_seq = p.unacked_from = p.expected = config.first_seq;
+    p.next_seq = p.unacked_from = p.expected = p.handed_over = config.first_seq;
     p.window.resize(config.window);
     p.ahead.resize(config.window);
     p.rto_ns = config.retransmit_timeout_ns;
   }
   tx.reserve(peers.size() * (config.window + 1));
   tx_ack_of.reserve(tx.capacity());
+  tx_slot.reserve(tx.capacity());
   rx = std::make_unique<std::array<RxFrame, kRxBurst>>();
   received.reserve(kRxBurst);
   ready.reserve(config.window);
@@ -186,6 +237,10 @@ ReliableLink::Impl::Impl(Transport& t, const Clock& c, Config cfg)
 void ReliableLink::Impl::admit_locked(Peer& p, Message msg, uint64_t now) {
   const uint64_t seq = p.next_seq++;
   Outgoing& o = p.window[seq % window_size()];
+  // The slot's previous message may still be in the batch: acknowledged
+  // before it went out, which only a bogus ack does, but then its bytes
+  // must leave before they are overwritten.
+  if (o.staged) transmit_locked(now);
   o.msg = std::move(msg);
   o.msg.header.seq = to_wire_seq(seq);
   o.transmissions = 0;
@@ -196,13 +251,17 @@ void ReliableLink::Impl::admit_locked(Peer& p, Message msg, uint64_t now) {
 // also repairs lost ACKs), re-encoding it in place.
 void ReliableLink::Impl::stage_data_locked(Peer& p, Outgoing& o, uint64_t now) {
   o.msg.header.ack = ack_for(p);
-  // Cannot fail: send() encoded this message into a buffer of the same size.
+  stamp(o.msg.header, p);
+  // Cannot fail: send() encoded this message, trailer included, into a
+  // buffer of the same size.
   const size_t len = encode(o.msg, o.bytes);
   o.sent_ns = now;
   ++o.transmissions;
   tx.push_back(TxFrame{p.id, std::span<const uint8_t>(o.bytes.data(), len)});
   tx_ack_of.push_back(nullptr);
-  p.ack_pending = false;
+  tx_slot.push_back(&o);
+  o.staged = true;
+  ack_carried(p);
 }
 
 void ReliableLink::Impl::stage_ack_locked(Peer& p) {
@@ -214,11 +273,13 @@ void ReliableLink::Impl::stage_ack_locked(Peer& p) {
   m.header.seq = 0;
   m.header.ack = ack_for(p);
   m.header.cluster_id = config.cluster_id;
+  stamp(m.header, p);
   m.payload = AckPayload{};
   const size_t len = encode(m, p.ack_frame);
   tx.push_back(TxFrame{p.id, std::span<const uint8_t>(p.ack_frame.data(), len)});
   tx_ack_of.push_back(&p);
-  p.ack_pending = false;
+  tx_slot.push_back(nullptr);
+  ack_carried(p);
 }
 
 // Hands the batch to the transport. Frames it cannot take now are not kept
@@ -236,6 +297,7 @@ size_t ReliableLink::Impl::transmit_locked(uint64_t now) {
   }
   transport.tx_flush();
   for (size_t i = 0; i < tx.size(); ++i) {
+    if (tx_slot[i] != nullptr) tx_slot[i]->staged = false;
     Peer* p = tx_ack_of[i];
     if (p == nullptr) continue;
     if (i < done) {
@@ -247,6 +309,7 @@ size_t ReliableLink::Impl::transmit_locked(uint64_t now) {
   }
   tx.clear();
   tx_ack_of.clear();
+  tx_slot.clear();
   return done;
 }
 
@@ -273,6 +336,7 @@ void ReliableLink::Impl::on_ack_locked(Peer& p, uint32_t wire_ack, uint64_t now)
     }
     p.rto_ns = base_rto_ns(p);
   }
+  counters.acknowledged += acked + 1 - p.unacked_from;
   p.unacked_from = acked + 1;
   p.progress_ns = now;
   while (!p.backlog.empty() && p.next_seq - p.unacked_from < window_size()) {
@@ -346,6 +410,59 @@ void ReliableLink::Impl::run_timers_locked(uint64_t now) {
   }
 }
 
+// Frames of p staged in this poll were stamped and numbered for the
+// incarnation being replaced, and point into window slots about to be
+// reused: they are not sent.
+void ReliableLink::Impl::drop_staged_locked(const Peer& p) {
+  size_t kept = 0;
+  for (size_t i = 0; i < tx.size(); ++i) {
+    if (tx[i].dst == p.id) {
+      if (tx_slot[i] != nullptr) tx_slot[i]->staged = false;
+      continue;
+    }
+    tx[kept] = tx[i];
+    tx_ack_of[kept] = tx_ack_of[i];
+    tx_slot[kept] = tx_slot[i];
+    ++kept;
+  }
+  tx.resize(kept);
+  tx_ack_of.resize(kept);
+  tx_slot.resize(kept);
+}
+
+// The peer is a new incarnation (reliable_link.hpp, "Peer restarts").
+void ReliableLink::Impl::restart_peer_locked(Peer& p, uint64_t incarnation, uint64_t now) {
+  if (p.incarnation != 0) ++counters.peer_restarts;
+  p.incarnation = incarnation;
+  drop_staged_locked(p);
+
+  // Receive side: the new incarnation numbers from first_seq, and what the
+  // old one left behind a gap can never be delivered in order.
+  p.expected = p.handed_over = config.first_seq;
+  for (std::optional<Message>& slot : p.ahead) slot.reset();
+
+  // Send side: what the old incarnation did not acknowledge goes to the new
+  // one, renumbered, in the original order and ahead of the backlog.
+  const uint64_t w = window_size();
+  std::vector<Message> again;
+  again.reserve(p.next_seq - p.unacked_from);
+  for (uint64_t seq = p.unacked_from; seq != p.next_seq; ++seq) {
+    again.push_back(std::move(p.window[seq % w].msg));
+  }
+  p.backlog.insert(p.backlog.begin(), std::make_move_iterator(again.begin()),
+                   std::make_move_iterator(again.end()));
+  counters.retransmitted += again.size();
+  p.next_seq = p.unacked_from = config.first_seq;
+  // The path is the same, so the round-trip estimate stands; the back-off
+  // of a dead peer does not.
+  p.rto_ns = base_rto_ns(p);
+  p.progress_ns = now;
+  while (!p.backlog.empty() && p.next_seq - p.unacked_from < w) {
+    admit_locked(p, std::move(p.backlog.front()), now);
+    p.backlog.pop_front();
+  }
+}
+
 ReliableLink::ReliableLink(Transport& transport, const Clock& clock, Config config)
     : impl_(std::make_unique<Impl>(transport, clock, std::move(config))) {}
 
@@ -366,16 +483,18 @@ Status ReliableLink::send(Message msg) {
         dst);
   }
   msg.header.version = kWireVersion;
-  msg.header.flags = 0;
+  msg.header.flags = kFlagIncarnation;  // the trailer counts against the frame size
   msg.header.src_node = s.config.local;
   msg.header.cluster_id = s.config.cluster_id;
   msg.header.seq = 1;  // any sequenced value, for the check below
   msg.header.ack = 0;
+  msg.header.src_incarnation = s.config.incarnation;
+  msg.header.dst_incarnation = 0;
 
   // Check here, on the sender's thread, that the receiver will accept the
   // message: one it rejected would be retransmitted forever and stall every
   // message queued behind it.
-  std::array<uint8_t, kMaxMessageSize> probe{};
+  std::array<uint8_t, kMaxEncodedSize> probe{};
   const size_t len = encode(msg, probe);
   if (len == 0) {
     return Error::format("message to node {} does not encode into {} bytes", dst, probe.size());
@@ -430,6 +549,13 @@ size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
                               f.src, h.seq);
       continue;
     }
+    // Without incarnations a restarted peer could not be told from its
+    // predecessor; every ReliableLink sends them.
+    if ((h.flags & kFlagIncarnation) == 0) {
+      ++malformed;
+      rejection = fmt::format("malformed frame from node {}: no incarnation trailer", f.src);
+      continue;
+    }
     s.received.push_back(Impl::Received{f.src, std::move(*r)});
   }
 
@@ -452,17 +578,52 @@ size_t ReliableLink::poll(const std::function<void(const Message&)>& deliver) {
             r.from, h.src_node, h.cluster_id, h.dst_node);
         continue;
       }
-      s.on_ack_locked(*p, h.ack, now);
+      if (h.src_incarnation < p->incarnation) {
+        ++s.counters.stale_incarnation;
+        s.last_rejection = fmt::format(
+            "stale frame: node {} incarnation {:#x}, after its incarnation {:#x} was seen",
+            h.src_node, h.src_incarnation, p->incarnation);
+        continue;
+      }
+      const bool restarted = h.src_incarnation > p->incarnation;
+      if (restarted) s.restart_peer_locked(*p, h.src_incarnation, now);
+      if (h.dst_incarnation != s.config.incarnation) {
+        // Meant for a predecessor of ours, or the peer does not know us yet
+        // (0): not delivered, and its ack counts none of our messages. An
+        // ACK now tells the peer who we are, so it restarts towards us.
+        if (h.dst_incarnation != 0) {
+          ++s.counters.stale_incarnation;
+          s.last_rejection = fmt::format(
+              "stale frame: node {} wrote to incarnation {:#x} of this node, which is {:#x}",
+              h.src_node, h.dst_incarnation, s.config.incarnation);
+        }
+        p->ack_due_ns = p->ack_pending ? std::min(p->ack_due_ns, now) : now;
+        p->ack_pending = true;
+        continue;
+      }
+      if (!restarted) s.on_ack_locked(*p, h.ack, now);
       if (h.type != MessageType::kAck) s.on_data_locked(*p, r.msg, now);
     }
-    s.run_timers_locked(now);
+    // Timers wait for the deliveries (below) when there are any, so that
+    // a due ACK covers them.
+    if (s.ready.empty()) s.run_timers_locked(now);
     sent = s.transmit_locked(now);
   }
+  if (s.ready.empty()) return n + sent;
 
   if (deliver) {
     for (const Message& m : s.ready) deliver(m);
   }
   s.ready.clear();
+  {
+    std::lock_guard lock(s.mu);
+    const uint64_t now = s.clock.now_ns();
+    // Only the poller thread moves `expected`, so it has not moved since
+    // the messages just delivered were taken.
+    for (Impl::Peer& p : s.peers) p.handed_over = p.expected;
+    s.run_timers_locked(now);
+    sent += s.transmit_locked(now);
+  }
   return n + sent;
 }
 
@@ -495,5 +656,7 @@ ReliableLink::Counters ReliableLink::counters() const {
   std::lock_guard lock(impl_->mu);
   return impl_->counters;
 }
+
+uint64_t ReliableLink::incarnation() const { return impl_->config.incarnation; }
 
 }  // namespace dvmm::dataplane

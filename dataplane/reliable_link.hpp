@@ -7,6 +7,54 @@
 // nothing is ever given up: an unresponsive peer is the liveness layer's
 // business (heartbeats), not this one's.
 //
+// Acknowledgements: a message is acknowledged only once the deliver
+// callback has returned for it, so a receiver that dies never makes the
+// sender forget a message its application had not finished taking. (A reply
+// sent from inside the callback therefore acknowledges up to the message
+// before; the delayed ACK covers the rest.)
+//
+// Peer restarts. Each link has an incarnation: a non-zero 64-bit number
+// fixed at construction (Config::incarnation; by default the wall clock in
+// ns, strictly increasing within a process), so a node process that is
+// killed and started again is a new, larger incarnation. Every frame carries
+// the sender's incarnation and the receiver's as the sender knows it, 0
+// while unknown (message.hpp, the incarnation trailer). Per peer, a receiver
+//   - drops a frame from an incarnation older than the newest it has seen
+//     of that peer (counted: stale_incarnation);
+//   - on a frame from a newer incarnation (counted in peer_restarts, except
+//     the first it ever hears of the peer) starts that peer's link afresh.
+//     Receive side: it expects first_seq again, and forgets messages
+//     buffered behind a gap (they died with their sender). Send side:
+//     every message the old incarnation had not acknowledged is renumbered
+//     from first_seq and sent to the new one at once, in the original
+//     order, ahead of the backlog; what the old one acknowledged is not
+//     sent again. That frame's ack is ignored: nothing sent before the
+//     sender was known can have been accepted by it;
+//   - delivers nothing from, and takes no ack from, a frame addressed to
+//     another incarnation of itself (counted: stale_incarnation) or to 0
+//     (a peer that does not know it yet, e.g. at first contact), and
+//     answers at once with an ACK that introduces itself; the sender then
+//     restarts the link towards it as above.
+// What that gives:
+//   - towards a peer that restarts, nothing is lost or reordered: every
+//     message is delivered by some incarnation, each incarnation delivers a
+//     contiguous run in send order, and an acknowledged message is never
+//     sent again. Messages the dead incarnation delivered but had not yet
+//     acknowledged (at most `window`) are delivered again by the next one,
+//     first: exactly-once within an incarnation, at-least-once across a
+//     crash of the receiver (a receiver that forgets can't be given more).
+//   - from a peer that restarts, the survivor delivers a prefix of what each
+//     incarnation sent, exactly once and in order, and nothing of an
+//     incarnation once a newer one was seen; the rest (sent, never received
+//     in order) died with the sender.
+//   - first contact costs one round trip (the first frames are answered,
+//     then sent again).
+//   - incarnations of a node are compared as numbers: should a node's wall
+//     clock step back across a restart by more than the restart took, the
+//     new incarnation looks older and its frames are dropped as stale
+//     (counted; nothing is misdelivered), and the heartbeats report the
+//     node silent.
+//
 // Threading: send() may be called from any thread (vCPU threads send IPIs
 // and I/O requests); poll() and next_timer_ns() only from the node's
 // dataplane poller thread.
@@ -47,6 +95,9 @@ class ReliableLink final : public MessageLink {
     // "unsequenced"); tests start near 2^32 to cover the wrap. Every node
     // of a cluster must use the same value.
     uint64_t first_seq = 1;
+    // This link's incarnation (see above); 0 = choose one (the wall clock).
+    // Tests set it to restart a node deterministically.
+    uint64_t incarnation = 0;
   };
 
   using Counters = LinkCounters;
@@ -74,6 +125,8 @@ class ReliableLink final : public MessageLink {
   bool all_acknowledged() const override;
 
   Counters counters() const override;
+  // This link's incarnation (Config::incarnation, or the one chosen).
+  uint64_t incarnation() const;
   // Why the most recent malformed or foreign frame was dropped (empty if
   // none was), for the node's rate-limited log line.
   std::string last_rejection() const override;

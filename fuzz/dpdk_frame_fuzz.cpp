@@ -87,19 +87,22 @@ std::vector<dvmm::fuzz::Seed> seeds() {
     o.bytes(eth);
     return o.data();
   };
-  // An ack (padded to the Ethernet minimum) and a DSM chunk (no padding).
+  // An ack (padded to the Ethernet minimum) and a DSM chunk (no padding),
+  // with the incarnation trailer as a ReliableLink sends them.
   Message ack;
-  ack.header.flags = kFlagAckOnly;
+  ack.header.flags = kFlagAckOnly | kFlagIncarnation;
   ack.header.src_node = 0;
   ack.header.dst_node = 1;
   ack.header.cluster_id = 1;
+  ack.header.src_incarnation = 0x1000;
+  ack.header.dst_incarnation = 0x2000;
   ack.payload = AckPayload{};
-  std::array<uint8_t, kMaxMessageSize> buf{};
+  std::array<uint8_t, kMaxEncodedSize> buf{};
   const size_t ack_len = encode(ack, buf);
   const std::vector<uint8_t> ack_bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(ack_len));
 
   Message data = ack;
-  data.header.flags = 0;
+  data.header.flags = kFlagIncarnation;
   data.header.seq = 1;
   DsmDataPayload d;
   d.page = 3;

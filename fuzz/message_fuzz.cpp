@@ -19,7 +19,7 @@ namespace {
 using namespace dvmm::dataplane;
 
 std::vector<uint8_t> encoded(const Message& m) {
-  std::vector<uint8_t> out(kMaxMessageSize);
+  std::vector<uint8_t> out(kMaxEncodedSize);
   out.resize(encode(m, out));
   return out;
 }
@@ -86,6 +86,15 @@ std::vector<dvmm::fuzz::Seed> seeds() {
   zero.page = 0x101;
   zero.flags = kDsmDataZero;
 
+  // What ReliableLink sends: the incarnation trailer behind the payload
+  // (a data frame to a known receiver, an ACK introducing its sender).
+  auto stamped = [](Message m, uint64_t dst_incarnation) {
+    m.header.flags |= kFlagIncarnation;
+    m.header.src_incarnation = 0x1'8A2B'3C4D'5E6Full;
+    m.header.dst_incarnation = dst_incarnation;
+    return m;
+  };
+
   return {
       {"ack", encoded(ack)},
       {"ipi", encoded(with(ipi))},
@@ -103,6 +112,8 @@ std::vector<dvmm::fuzz::Seed> seeds() {
       {"dsm-data-zero", encoded(with(zero))},
       {"dsm-ack", encoded(with(DsmAckPayload{0x100, 5}))},
       {"dsm-done", encoded(with(DsmDonePayload{0x100, 5}))},
+      {"ipi-incarnation", encoded(stamped(with(ipi), 0x1'8A2B'3C4D'0001ull))},
+      {"ack-incarnation-hello", encoded(stamped(ack, 0))},
   };
 }
 
@@ -112,7 +123,7 @@ void run(dvmm::fuzz::Input& in) {
   if (!m.ok()) return;
   (void)message_type_name(m->header.type);
 
-  std::array<uint8_t, kMaxMessageSize> out{};
+  std::array<uint8_t, kMaxEncodedSize> out{};
   const size_t len = encode(*m, out);
   if (len == 0) dvmm::fuzz::fail("a decoded message does not encode");
   if (len != frame.size() || !std::equal(frame.begin(), frame.end(), out.begin())) {

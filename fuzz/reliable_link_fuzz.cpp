@@ -2,15 +2,21 @@
 // together with enough of its send path for acks to mean something. Node 0
 // runs a ReliableLink over a scripted transport; the input is a program of
 // operations: frames from peers (raw bytes, or well-formed data and acks
-// with chosen sequence numbers, forged senders and clusters), local sends,
-// clock steps, transport back-pressure and polls. Time is a ManualClock, so
-// every run replays exactly.
+// with chosen sequence numbers, forged senders, clusters and incarnations),
+// peer restarts (a new incarnation numbering from the start again) and
+// frames from an older incarnation, local sends, clock steps, transport
+// back-pressure and polls. Time is a ManualClock and the incarnations are
+// fixed, so every run replays exactly.
 //
 // Properties checked besides the sanitizers:
-//   - from each peer, messages are delivered once each, in sequence order:
-//     the wire sequence numbers of the deliveries are consecutive;
-//   - every frame the link transmits decodes, comes from node 0 of our
-//     cluster and goes to a configured peer.
+//   - from each incarnation of a peer, messages are delivered once each, in
+//     sequence order: the wire sequence numbers of its deliveries are
+//     consecutive from the first sequence number;
+//   - per peer, nothing is delivered from an incarnation older than one
+//     already delivered from, and only what was addressed to our own
+//     incarnation is delivered;
+//   - every frame the link transmits decodes, carries our incarnation,
+//     comes from node 0 of our cluster and goes to a configured peer.
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -33,6 +39,7 @@ constexpr NodeId kLocal = 0;
 constexpr NodeId kPeers = 2;          // nodes 1 and 2
 constexpr size_t kMaxOps = 4096;      // bounds one run's time
 constexpr size_t kMaxQueued = 1024;   // frames waiting for rx_burst
+constexpr uint64_t kOurIncarnation = 0x1000;
 
 // Wire sequence numbers run 1 .. 2^32-1, then wrap to 1 (0 = unsequenced).
 uint32_t wire_of(uint64_t seq) { return static_cast<uint32_t>((seq - 1) % 0xFFFF'FFFFull + 1); }
@@ -88,10 +95,15 @@ class ScriptTransport final : public Transport {
     queue.push_back(Frame{src, std::vector<uint8_t>(bytes.begin(), bytes.end())});
   }
 
+  struct Sent {
+    uint64_t to_incarnation;  // as the link addressed it
+    uint32_t seq;
+  };
+
   size_t tx_room = SIZE_MAX;  // frames one tx_burst takes (back-pressure)
   std::deque<Frame> queue;
-  // Per peer (index node - 1): the wire seq of every data frame sent to it.
-  std::array<std::vector<uint32_t>, kPeers> sent_seqs;
+  // Per peer (index node - 1): every data frame sent to it.
+  std::array<std::vector<Sent>, kPeers> sent_seqs;
 
  private:
   void check_sent(const TxFrame& f) {
@@ -102,27 +114,34 @@ class ScriptTransport final : public Transport {
         f.dst < 1 || f.dst > kPeers) {
       dvmm::fuzz::fail("the link transmitted a frame with a wrong address");
     }
+    if ((h.flags & kFlagIncarnation) == 0 || h.src_incarnation != kOurIncarnation) {
+      dvmm::fuzz::fail("the link transmitted a frame without its incarnation");
+    }
     if (h.seq != 0) {
-      std::vector<uint32_t>& seqs = sent_seqs[f.dst - 1u];
-      if (seqs.size() < 4096) seqs.push_back(h.seq);
+      std::vector<Sent>& seqs = sent_seqs[f.dst - 1u];
+      if (seqs.size() < 4096) seqs.push_back(Sent{h.dst_incarnation, h.seq});
     }
   }
 };
 
-Message heartbeat(NodeId src, NodeId dst, uint32_t seq, uint32_t ack, uint64_t value) {
+// Frames from a peer's incarnation `inc`, addressed to ours.
+Message heartbeat(NodeId src, uint64_t inc, uint32_t seq, uint32_t ack, uint64_t value) {
   Message m;
+  m.header.flags = kFlagIncarnation;
   m.header.src_node = src;
-  m.header.dst_node = dst;
+  m.header.dst_node = kLocal;
   m.header.seq = seq;
   m.header.ack = ack;
   m.header.cluster_id = kCluster;
+  m.header.src_incarnation = inc;
+  m.header.dst_incarnation = kOurIncarnation;
   m.payload = HeartbeatPayload{value};
   return m;
 }
 
-Message ack_only(NodeId src, uint32_t ack) {
-  Message m = heartbeat(src, kLocal, 0, ack, 0);
-  m.header.flags = kFlagAckOnly;
+Message ack_only(NodeId src, uint64_t inc, uint32_t ack) {
+  Message m = heartbeat(src, inc, 0, ack, 0);
+  m.header.flags |= kFlagAckOnly;
   m.payload = AckPayload{};
   return m;
 }
@@ -134,6 +153,8 @@ enum Op : uint8_t {
   kPeerAck,       // peer u8, pick u16: acks one of the seqs sent to it
   kPeerRawAck,    // peer u8, ack u32
   kForged,        // peer u8, what u8, value u16: a well-formed frame with one field wrong
+  kPeerRestart,   // peer u8, step u8: a new incarnation, numbering from the start
+  kPeerStale,     // peer u8, back u8, payload u64: a frame of an older incarnation
   kLocalSend,     // dst u8, kind u8, len u16
   kAdvance,       // ns u32
   kPoll,
@@ -142,9 +163,12 @@ enum Op : uint8_t {
 };
 
 struct Peer {
+  uint64_t incarnation = 0;     // its current one
   uint32_t next_wire = 1;       // wire seq of its next in-order message
-  uint32_t expect_wire = 1;     // wire seq the next delivery from it must carry
-  uint32_t acked_by_us = 0;     // highest ack it could piggyback (0: none)
+  // Deliveries: the newest incarnation delivered from, and the wire seq
+  // the next delivery from it must carry.
+  uint64_t delivered_incarnation = 0;
+  uint32_t expect_wire = 1;
 };
 
 void run(Input& in) {
@@ -162,19 +186,33 @@ void run(Input& in) {
   cfg.retransmit_timeout_ns = 1000u + in.u16();
   cfg.max_retransmit_timeout_ns = cfg.retransmit_timeout_ns * (1u + in.u8() % 8u);
   cfg.ack_delay_ns = in.u16();
+  cfg.incarnation = kOurIncarnation;
 
   dvmm::ManualClock clock;
   ScriptTransport transport;
   ReliableLink link(transport, clock, cfg);
 
+  const uint32_t first_wire = wire_of(cfg.first_seq);
   std::array<Peer, kPeers> peers{};
-  for (Peer& p : peers) p.next_wire = p.expect_wire = wire_of(cfg.first_seq);
-  std::array<uint8_t, kMaxMessageSize> buf{};
+  for (size_t i = 0; i < kPeers; ++i) {
+    peers[i].incarnation = 0x100 * (i + 1);
+    peers[i].next_wire = peers[i].expect_wire = first_wire;
+  }
+  std::array<uint8_t, kMaxEncodedSize> buf{};
 
   auto deliver = [&](const Message& m) {
     const NodeId src = m.header.src_node;
     if (src < 1 || src > kPeers) dvmm::fuzz::fail("delivered a message from a non-peer");
+    if (m.header.dst_incarnation != kOurIncarnation) {
+      dvmm::fuzz::fail("delivered a message addressed to another incarnation");
+    }
     Peer& p = peers[src - 1u];
+    const uint64_t inc = m.header.src_incarnation;
+    if (inc < p.delivered_incarnation) dvmm::fuzz::fail("delivered from an older incarnation");
+    if (inc > p.delivered_incarnation) {
+      p.delivered_incarnation = inc;
+      p.expect_wire = first_wire;  // a new incarnation numbers from the start
+    }
     if (m.header.seq != p.expect_wire) dvmm::fuzz::fail("delivery out of sequence order");
     p.expect_wire = wire_add(p.expect_wire, 1);
   };
@@ -183,10 +221,18 @@ void run(Input& in) {
     transport.push(from, std::span<const uint8_t>(buf.data(), len));
   };
   auto pick_peer = [&](uint8_t b) -> NodeId { return static_cast<NodeId>(1 + b % kPeers); };
+  // The seqs we sent to the peer's current incarnation.
+  auto sent_to = [&](NodeId peer) {
+    std::vector<uint32_t> out;
+    for (const auto& s : transport.sent_seqs[peer - 1u]) {
+      if (s.to_incarnation == peers[peer - 1u].incarnation) out.push_back(s.seq);
+    }
+    return out;
+  };
   auto our_ack = [&](NodeId peer) {
     // What the peer has heard from us: acks are cumulative, so the newest
     // seq sent is the most it could acknowledge.
-    const std::vector<uint32_t>& s = transport.sent_seqs[peer - 1u];
+    const std::vector<uint32_t> s = sent_to(peer);
     return s.empty() ? 0u : s.back();
   };
 
@@ -194,13 +240,13 @@ void run(Input& in) {
     switch (static_cast<Op>(in.u8() % kNumOps)) {
       case kRawFrame: {
         const auto src = static_cast<NodeId>(in.u8() % 4);
-        transport.push(src, in.bytes(in.u16() % (kMaxMessageSize + 1)));
+        transport.push(src, in.bytes(in.u16() % (kMaxEncodedSize + 1)));
         break;
       }
       case kPeerInOrder: {
         const NodeId peer = pick_peer(in.u8());
         Peer& p = peers[peer - 1u];
-        push(peer, heartbeat(peer, kLocal, p.next_wire, our_ack(peer), in.u64()));
+        push(peer, heartbeat(peer, p.incarnation, p.next_wire, our_ack(peer), in.u64()));
         p.next_wire = wire_add(p.next_wire, 1);
         break;
       }
@@ -208,37 +254,54 @@ void run(Input& in) {
         const NodeId peer = pick_peer(in.u8());
         const auto delta = static_cast<int8_t>(in.u8());
         const uint32_t seq = wire_add(peers[peer - 1u].next_wire, delta);
-        push(peer, heartbeat(peer, kLocal, seq, our_ack(peer), in.u64()));
+        push(peer, heartbeat(peer, peers[peer - 1u].incarnation, seq, our_ack(peer), in.u64()));
         break;
       }
       case kPeerAck: {
         const NodeId peer = pick_peer(in.u8());
-        const std::vector<uint32_t>& s = transport.sent_seqs[peer - 1u];
+        const std::vector<uint32_t> s = sent_to(peer);
         const uint16_t pick = in.u16();
-        push(peer, ack_only(peer, s.empty() ? pick : s[pick % s.size()]));
+        push(peer, ack_only(peer, peers[peer - 1u].incarnation, s.empty() ? pick : s[pick % s.size()]));
         break;
       }
       case kPeerRawAck: {
         const NodeId peer = pick_peer(in.u8());
-        push(peer, ack_only(peer, in.u32()));
+        push(peer, ack_only(peer, peers[peer - 1u].incarnation, in.u32()));
         break;
       }
       case kForged: {
         const NodeId peer = pick_peer(in.u8());
-        Message m = heartbeat(peer, kLocal, peers[peer - 1u].next_wire, our_ack(peer), 0);
+        Message m = heartbeat(peer, peers[peer - 1u].incarnation, peers[peer - 1u].next_wire,
+                              our_ack(peer), 0);
         NodeId from = peer;
         const uint8_t what = in.u8();
         const uint16_t value = in.u16();
-        switch (what % 5) {
+        switch (what % 8) {
           case 0: m.header.cluster_id = value; break;
           case 1: m.header.dst_node = value; break;
           case 2: m.header.src_node = value; break;
           case 3: from = value; break;  // the transport disagrees with the header
+          case 4: m.header.dst_incarnation = value; break;  // to another incarnation of ours
+          case 5: m.header.flags = 0; break;                // no incarnation trailer
+          case 6: m.header.src_incarnation = value; break;  // another incarnation of the peer
           default:
-            m.header.flags = kFlagAckOnly;  // a data frame claiming to be an ack
+            m.header.flags |= kFlagAckOnly;  // a data frame claiming to be an ack
             break;
         }
         push(from, m);
+        break;
+      }
+      case kPeerRestart: {
+        Peer& p = peers[pick_peer(in.u8()) - 1u];
+        p.incarnation += 1 + in.u8();
+        p.next_wire = first_wire;
+        break;
+      }
+      case kPeerStale: {
+        const NodeId peer = pick_peer(in.u8());
+        const Peer& p = peers[peer - 1u];
+        const uint64_t older = p.incarnation - std::min<uint64_t>(p.incarnation - 1, 1 + in.u8());
+        push(peer, heartbeat(peer, older, p.next_wire, our_ack(peer), in.u64()));
         break;
       }
       case kLocalSend: {
@@ -339,6 +402,21 @@ std::vector<dvmm::fuzz::Seed> seeds() {
     o.u8(kLocalSend).u8(0).u8(1).u16(4095);
     o.u8(kPoll).u8(kAdvance).u32(1u << 20).u8(kPoll);
     out.push_back({"forged-backpressure", o.data()});
+  }
+  {
+    // Peer 1 delivers two messages and restarts: a frame of the old
+    // incarnation comes late; the new one numbers from the start.
+    Output o;
+    config(o, 8, 0);
+    o.u8(kLocalSend).u8(0).u8(0).u16(7);
+    o.u8(kPeerInOrder).u8(0).u64(1).u8(kPeerInOrder).u8(0).u64(2).u8(kPoll);
+    o.u8(kPeerRestart).u8(0).u8(0);
+    o.u8(kPeerInOrder).u8(0).u64(3).u8(kPoll);
+    o.u8(kPeerStale).u8(0).u8(0).u64(4).u8(kPoll);
+    o.u8(kPeerAck).u8(0).u16(0).u8(kPoll);
+    for (uint8_t what = 4; what < 7; ++what) o.u8(kForged).u8(1).u8(what).u16(5);
+    o.u8(kAdvance).u32(1u << 16).u8(kPoll);
+    out.push_back({"peer-restart", o.data()});
   }
   return out;
 }

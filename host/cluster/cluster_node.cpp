@@ -211,7 +211,9 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
 Status ClusterNode::check_frame_size() const {
   constexpr size_t kMinFrameSize = 512;
   const size_t max_frame = transport_->max_frame_size();
-  const size_t chunk = max_frame - std::min(max_frame, dataplane::kHeaderSize + dataplane::kDsmDataFixedSize);
+  const size_t chunk =
+      max_frame - std::min(max_frame, dataplane::kHeaderSize + dataplane::kDsmDataFixedSize +
+                                          dataplane::kIncarnationSize);
   if (max_frame < kMinFrameSize) {
     return Error::format(
         "node {}: the {} transport carries frames of at most {} bytes; dvmm needs {} (a 4 KiB page "
@@ -234,7 +236,10 @@ Status ClusterNode::start_dsm() {
   dc.node_count = static_cast<uint16_t>(config_.nodes.size());
   dc.page_count = machine_->ram_size() / dsm::kPageSize;
   dc.initial_owner = 0;
-  dc.max_payload_bytes = transport_->max_frame_size() - dataplane::kHeaderSize;
+  // DSM runs over a ReliableLink (never fpga), whose frames end in the
+  // incarnation trailer.
+  dc.max_payload_bytes =
+      transport_->max_frame_size() - dataplane::kHeaderSize - dataplane::kIncarnationSize;
   // Long enough for the access that faulted to run before the page may be
   // taken away again, so two writers of one page both make progress.
   dc.min_hold_ns = 100'000;
@@ -428,7 +433,7 @@ size_t ClusterNode::housekeeping() {
   // Bad frames are dropped and counted by the link; say so at most once per
   // heartbeat interval, with the latest reason.
   const auto c = link_->counters();
-  const uint64_t rejected = c.malformed + c.foreign;
+  const uint64_t rejected = c.malformed + c.foreign + c.stale_incarnation;
   if (rejected > rejected_reported_) {
     spdlog::warn("node {}: dropped {} bad frame(s); latest: {}", id_, rejected - rejected_reported_,
                  link_->last_rejection());
@@ -583,9 +588,11 @@ void ClusterNode::print_stats() const {
   auto c = link_->counters();
   std::fprintf(stderr,
                "dvmm: node %u dataplane: sent %lu delivered %lu retransmitted %lu duplicates %lu "
-               "malformed %lu foreign %lu unauthenticated %lu acks %lu\n",
+               "malformed %lu foreign %lu unauthenticated %lu acks %lu peer restarts %lu stale "
+               "incarnation %lu\n",
                id_, c.sent, c.delivered, c.retransmitted, c.duplicates, c.malformed, c.foreign,
-               auth_ != nullptr ? auth_->auth_failures() : 0, c.acks_sent);
+               auth_ != nullptr ? auth_->auth_failures() : 0, c.acks_sent, c.peer_restarts,
+               c.stale_incarnation);
   if (auto* f = dynamic_cast<dataplane::fpga::FpgaLink*>(link_.get())) {
     using C = dataplane::fpga::EngineCounter;
     const auto e = f->engine_counters();

@@ -132,7 +132,7 @@ class ClusterNode final : public RemotePlatform {
 
   std::unique_ptr<std::atomic<uint64_t>[]> last_heard_ns_;  // by node id
   uint64_t next_heartbeat_ns_ = 0;
-  uint64_t rejected_reported_ = 0;  // malformed + foreign frames already logged
+  uint64_t rejected_reported_ = 0;  // malformed, foreign and stale frames already logged
   std::atomic<bool> running_{false};  // liveness is checked only while the VM runs
   std::atomic<bool> stopped_by_peer_{false};
 };

@@ -39,7 +39,10 @@ std::string ClusterNode::stats_json() const {
                {"unauthenticated", auth_ != nullptr ? auth_->auth_failures() : 0},
                {"acks_sent", l.acks_sent},
                {"backlogged", l.backlogged},
-               {"out_of_window", l.out_of_window}};
+               {"out_of_window", l.out_of_window},
+               {"acknowledged", l.acknowledged},
+               {"peer_restarts", l.peer_restarts},
+               {"stale_incarnation", l.stale_incarnation}};
   if (auto* f = dynamic_cast<dataplane::fpga::FpgaLink*>(link_.get())) {
     // The engine's own counters, and the host driver's.
     nlohmann::ordered_json engine;

@@ -80,7 +80,8 @@ class DsmProtocol {
     NodeId initial_owner = 0;
     // Largest payload (message minus header) the transport carries; a page
     // that doesn't fit one DSM data message travels in chunks. For a
-    // transport: max_frame_size() - dataplane::kHeaderSize.
+    // ReliableLink over a transport: max_frame_size() -
+    // dataplane::kHeaderSize - dataplane::kIncarnationSize (its trailer).
     size_t max_payload_bytes = dataplane::kMaxMessageSize - dataplane::kHeaderSize;
     // How long a freshly installed page is kept before a forward may take it
     // away (0: no hold).

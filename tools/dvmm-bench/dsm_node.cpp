@@ -53,7 +53,9 @@ Status DsmNode::start() {
   dc.node_count = 2;
   dc.page_count = config_.page_count;
   dc.initial_owner = 0;
-  dc.max_payload_bytes = transport_.max_frame_size() - dataplane::kHeaderSize;
+  // The ReliableLink's frames end in the incarnation trailer.
+  dc.max_payload_bytes =
+      transport_.max_frame_size() - dataplane::kHeaderSize - dataplane::kIncarnationSize;
   dc.min_hold_ns = config_.min_hold_ns;
   dsm_ = DVMM_TRY(dsm::DsmProtocol::create(dc, *region_, clock_,
                                            [this](dataplane::NodeId dst, dataplane::Payload p) {

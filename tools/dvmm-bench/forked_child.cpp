@@ -62,11 +62,16 @@ void ForkedChild::kill_and_reap() {
     fd_ = -1;
   }
   if (pid_ > 0) {
-    kill(pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
     while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
     }
     pid_ = -1;
   }
+}
+
+void ForkedChild::kill() {
+  if (pid_ > 0) ::kill(pid_, SIGKILL);
+  kill_and_reap();
 }
 
 int ForkedChild::finish(int timeout_ms) {
@@ -85,7 +90,7 @@ int ForkedChild::finish(int timeout_ms) {
       return -1;
     }
     if (now_ns() >= until) {
-      kill(pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
       while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
       break;

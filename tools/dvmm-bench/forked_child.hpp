@@ -35,6 +35,10 @@ class ForkedChild {
   // (128 + signal when killed).
   int finish(int timeout_ms);
 
+  // SIGKILLs the child now (before closing the control channel, so it
+  // gets no chance to notice and tidy up: a crash) and reaps it.
+  void kill();
+
   // For a process forked after this child was started: closes the
   // inherited copy of the control channel (or this child would never see
   // EOF) without touching the child itself.

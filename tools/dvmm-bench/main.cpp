@@ -18,8 +18,11 @@
 //       guest-measured IPI round trips: same node vs cross node per transport,
 //       beside KVM's in-kernel irqchip on one machine (boots the smp-test guest)
 //   dvmm-bench soak [--messages N] [--drop P] [--duplicate P] [--reorder P] [--seed S] [--json]
+//                   [--kill-restart [--restart-every N] [--time-limit S]]
 //       the reliability layer over a lossy fake network: lost, doubled and
-//       misordered deliveries (all must be 0; exit 1 otherwise)
+//       misordered deliveries (all must be 0; exit 1 otherwise); with
+//       --kill-restart, two processes over UDP, one SIGKILLed and restarted
+//       every N deliveries (restart_soak.hpp)
 //   dvmm-bench fpga [--no-synth] [--json]
 //       the FPGA engine's latency in cycles and its yosys resource estimate
 //   dvmm-bench report [--out docs/benchmarks.md] [--count N] [--plot DIR] ...
@@ -37,6 +40,7 @@
 #include "tools/dvmm-bench/dsm_output.hpp"
 #include "tools/dvmm-bench/ipi_bench.hpp"
 #include "tools/dvmm-bench/soak_bench.hpp"
+#include "tools/dvmm-bench/restart_soak.hpp"
 #include "tools/dvmm-bench/fpga_bench.hpp"
 #include "tools/dvmm-bench/json_output.hpp"
 #include "tools/dvmm-bench/plots.hpp"
@@ -183,7 +187,9 @@ int main(int argc, char** argv) {
   CLI::App* soak_cmd = app.add_subcommand(
       "soak", "exactly-once check of the reliability layer over a lossy fake network, long run");
   SoakConfig sc;
-  soak_cmd->add_option("--messages", sc.messages, "messages each way")->capture_default_str();
+  soak_cmd->add_option("--messages", sc.messages,
+                       "messages each way (--kill-restart: from the survivor)")
+      ->capture_default_str();
   soak_cmd->add_option("--drop", sc.drop, "share of frames lost")->capture_default_str();
   soak_cmd->add_option("--duplicate", sc.duplicate, "share of frames delivered twice")
       ->capture_default_str();
@@ -191,6 +197,16 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--seed", sc.seed, "the network's random seed")->capture_default_str();
   bool soak_json = false;
   soak_cmd->add_flag("--json", soak_json, "print JSON instead of the table");
+  bool kill_restart = false;
+  soak_cmd->add_flag("--kill-restart", kill_restart,
+                     "two processes over UDP instead, one SIGKILLed and restarted repeatedly");
+  RestartSoakConfig rsc;
+  soak_cmd->add_option("--restart-every", rsc.restart_every,
+                       "--kill-restart: new deliveries between kills (drawn from half to 1.5 times)")
+      ->capture_default_str();
+  soak_cmd->add_option("--time-limit", rsc.time_limit_s,
+                       "--kill-restart: seconds before the run counts as stalled")
+      ->capture_default_str();
 
   CLI::App* fpga_cmd = app.add_subcommand(
       "fpga", "the FPGA engine: latency in cycles (Verilator testbench), yosys resource estimate");
@@ -248,6 +264,26 @@ int main(int argc, char** argv) {
       std::printf("%s", fpga_tables(*r).c_str());
     }
     return 0;
+  }
+
+  if (soak_cmd->parsed() && kill_restart) {
+    rsc.messages = sc.messages;
+    rsc.drop = sc.drop;
+    rsc.duplicate = sc.duplicate;
+    rsc.reorder = sc.reorder;
+    rsc.seed = sc.seed;
+    dvmm::Result<RestartSoakResult> r = run_restart_soak(rsc);
+    if (!r.ok()) {
+      const std::string& m = r.error().message;
+      return fail(m.rfind("soak: ", 0) == 0 ? kExitUsage : kExitFailure, m);
+    }
+    if (soak_json) {
+      std::printf("%s\n", restart_soak_to_json(*r).dump(2).c_str());
+    } else {
+      std::printf("%s", restart_soak_table(*r).c_str());
+    }
+    // A stall, or any lost, doubled or misordered delivery, is a failed run.
+    return r->clean() ? 0 : kExitFailure;
   }
 
   if (soak_cmd->parsed()) {

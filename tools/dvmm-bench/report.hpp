@@ -11,6 +11,7 @@
 #include "host/common/result.hpp"
 #include "tools/dvmm-bench/dsm_bench.hpp"
 #include "tools/dvmm-bench/ipi_bench.hpp"
+#include "tools/dvmm-bench/restart_soak.hpp"
 #include "tools/dvmm-bench/soak_bench.hpp"
 #include "tools/dvmm-bench/fpga_bench.hpp"
 #include "tools/dvmm-bench/transport_bench.hpp"
@@ -23,6 +24,7 @@ struct ReportConfig {
   DsmBenchConfig dsm;              // the DSM fault latency section
   IpiBenchConfig ipi;              // the guest-measured IPI section
   SoakConfig soak;                 // the exactly-once soak section
+  RestartSoakConfig restart_soak;  // ... and its kill-and-restart run
   FpgaBenchConfig fpga;            // the FPGA engine section
   std::string plot_dir;            // optional: also write plots there and link them
   std::string command_line;        // how the report was made, printed in it
@@ -39,7 +41,7 @@ Status run_report(const ReportConfig& config);
 // report run's wall time).
 std::string render_report(const ReportConfig& config, const BenchRun& run, const DsmRun& dsm,
                           const IpiBenchResult& ipi, const SoakResult& soak,
-                          const FpgaBenchResult& fpga, const std::vector<std::string>& plots,
+                          const RestartSoakResult& restart_soak, const FpgaBenchResult& fpga, const std::vector<std::string>& plots,
                           double total_s);
 
 }  // namespace dvmm::bench

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/unit/dataplane/test_seed.hpp"
+
 namespace dvmm::dataplane {
 namespace {
 
@@ -27,12 +29,7 @@ constexpr NodeId kC = 3;
 
 // The seed of the randomized tests; DVMM_TEST_SEED overrides it to replay
 // or explore. Printed so a failure can be reproduced.
-uint64_t test_seed(uint64_t fallback) {
-  const char* env = std::getenv("DVMM_TEST_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 0) : fallback;
-  ::testing::Test::RecordProperty("seed", std::to_string(seed));
-  return seed;
-}
+using test::test_seed;
 
 // A frame that carries a 32-bit counter in its first bytes.
 std::array<uint8_t, 16> counter_frame(uint32_t counter) {

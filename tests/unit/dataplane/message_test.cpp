@@ -79,12 +79,14 @@ bool same_payload(const Payload& a, const Payload& b) {
 }
 
 bool same_header(const MessageHeader& a, const MessageHeader& b) {
-  return std::tie(a.version, a.type, a.flags, a.src_node, a.dst_node, a.seq, a.ack, a.cluster_id) ==
-         std::tie(b.version, b.type, b.flags, b.src_node, b.dst_node, b.seq, b.ack, b.cluster_id);
+  return std::tie(a.version, a.type, a.flags, a.src_node, a.dst_node, a.seq, a.ack, a.cluster_id,
+                  a.src_incarnation, a.dst_incarnation) ==
+         std::tie(b.version, b.type, b.flags, b.src_node, b.dst_node, b.seq, b.ack, b.cluster_id,
+                  b.src_incarnation, b.dst_incarnation);
 }
 
 Bytes encode_vec(const Message& m) {
-  Bytes out(kMaxMessageSize);
+  Bytes out(kMaxEncodedSize);
   const size_t n = encode(m, out);
   out.resize(n);
   return out;
@@ -451,7 +453,7 @@ TEST(MessageDecode, ReservedHeaderFieldMustBeZero) {
 }
 
 TEST(MessageDecode, UndefinedHeaderFlagsAreRejected) {
-  for (uint8_t bit = 1; bit < 8; ++bit) {
+  for (uint8_t bit = 2; bit < 8; ++bit) {
     Bytes f = ipi_frame();
     f[3] = static_cast<uint8_t>(1u << bit);
     EXPECT_THAT(error_of(f), HasSubstr("header flags")) << "bit " << int{bit};
@@ -475,6 +477,84 @@ TEST(MessageDecode, ChecksRunInTheDocumentedOrder) {
   EXPECT_THAT(error_of(f), HasSubstr("reserved header field"));
   f[22] = 0;
   EXPECT_EQ(error_of(f), "<decoded>");
+}
+
+// ---- the incarnation trailer --------------------------------------------------------------
+
+Message with_trailer(Message m, uint64_t src, uint64_t dst) {
+  m.header.flags |= kFlagIncarnation;
+  m.header.src_incarnation = src;
+  m.header.dst_incarnation = dst;
+  return m;
+}
+
+TEST(MessageGolden, IncarnationTrailerFollowsThePayload) {
+  Message m = make(HeartbeatPayload{.sent_ns = 0x0102030405060708ull});
+  m = with_trailer(m, 0x1112131415161718ull, 0x2122232425262728ull);
+  const Bytes frame = encode_vec(m);
+  ASSERT_EQ(frame.size(), kHeaderSize + 8 + kIncarnationSize);
+  EXPECT_EQ(frame[3], kFlagIncarnation);
+  EXPECT_EQ(frame[20], 8) << "payload_len does not count the trailer";
+  const Bytes trailer(frame.end() - kIncarnationSize, frame.end());
+  EXPECT_EQ(trailer, (Bytes{0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,    // src
+                            0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21}));  // dst
+  auto r = decode(frame);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(same_header(r->header, m.header));
+  EXPECT_TRUE(same_payload(r->payload, m.payload));
+
+  // Without the flag the fields are not sent, and decode leaves them 0.
+  m.header.flags = 0;
+  const Bytes plain = encode_vec(m);
+  EXPECT_EQ(plain.size(), kHeaderSize + 8);
+  r = decode(plain);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->header.src_incarnation, 0u);
+  EXPECT_EQ(r->header.dst_incarnation, 0u);
+}
+
+TEST(MessageGolden, AnAckOnlyFrameMayCarryTheTrailerAndAnUnknownReceiver) {
+  Message m = make(AckPayload{});
+  m.header.flags = kFlagAckOnly;
+  m = with_trailer(m, 7, 0);
+  const Bytes frame = encode_vec(m);
+  ASSERT_EQ(frame.size(), kHeaderSize + kIncarnationSize);
+  auto r = decode(frame);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->header.flags, kFlagAckOnly | kFlagIncarnation);
+  EXPECT_EQ(r->header.src_incarnation, 7u);
+  EXPECT_EQ(r->header.dst_incarnation, 0u);
+}
+
+TEST(MessageDecode, TheTrailerMustBeThereExactlyWhenFlagged) {
+  const Message m = with_trailer(samples()[1], 5, 6);
+  const Bytes full = encode_vec(m);
+  Bytes f = full;
+  f[3] &= static_cast<uint8_t>(~kFlagIncarnation);  // trailer without its flag
+  EXPECT_EQ(error_of(f), "frame has 16 trailing bytes");
+  f = full;
+  f.resize(f.size() - 1);
+  EXPECT_THAT(error_of(f), HasSubstr("truncated"));
+  f = encode_vec(samples()[1]);
+  f[3] |= kFlagIncarnation;  // flag without its trailer
+  EXPECT_THAT(error_of(f), HasSubstr("truncated"));
+}
+
+TEST(MessageDecode, SourceIncarnationZeroIsRejectedAndNotEncoded) {
+  Bytes f = encode_vec(with_trailer(samples()[1], 5, 6));
+  std::fill(f.end() - kIncarnationSize, f.end() - 8, uint8_t{0});
+  EXPECT_EQ(error_of(f), "source incarnation is 0");
+  Bytes buf(kMaxEncodedSize, 0xA5);
+  EXPECT_EQ(encode(with_trailer(samples()[1], 0, 6), buf), 0u);
+}
+
+TEST(MessageEncode, AWholePageWithTheTrailerIsTheLargestFrame) {
+  DsmDataPayload d{.page = 1, .request_id = 2, .data = Bytes(kDsmPageSize, 0x5A)};
+  const Message m = with_trailer(make(d), 1, 2);
+  Bytes buf(kMaxEncodedSize);
+  EXPECT_EQ(encode(m, buf), kMaxEncodedSize);
+  buf.resize(kMaxEncodedSize - 1);
+  EXPECT_EQ(encode(m, buf), 0u) << "one byte short";
 }
 
 // ---- payload rejections --------------------------------------------------------------------
@@ -825,6 +905,11 @@ Message random_valid(std::mt19937_64& rng) {
   m.header.seq = u(uint32_t{});
   m.header.ack = u(uint32_t{});
   m.header.cluster_id = u(uint32_t{});
+  if (rng() % 2 == 0) {
+    m.header.flags |= kFlagIncarnation;
+    m.header.src_incarnation = rng() | 1;
+    m.header.dst_incarnation = rng() % 4 == 0 ? 0 : rng();
+  }
   static constexpr uint8_t kModes[] = {0, 1, 4, 5, 6, 7};
   static constexpr uint8_t kSizes[] = {1, 2, 4, 8};
   switch (rng() % std::variant_size_v<Payload>) {

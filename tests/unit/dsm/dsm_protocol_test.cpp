@@ -586,8 +586,10 @@ class Cluster {
     if (o.lossy) {
       dataplane::FakeNetwork::Config nc;
       nc.seed = o.seed;
-      nc.max_frame_size = std::min(dataplane::kMaxFrameSize,
-                                   o.max_payload_bytes + dataplane::kHeaderSize);
+      // The link's frames: header, payload and its incarnation trailer.
+      nc.max_frame_size =
+          std::min(dataplane::kMaxFrameSize, o.max_payload_bytes + dataplane::kHeaderSize +
+                                                 dataplane::kIncarnationSize);
       nc.impairments = {.drop = 0.03,
                         .duplicate = 0.03,
                         .reorder = 0.05,
