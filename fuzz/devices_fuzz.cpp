@@ -1,6 +1,7 @@
 // Fuzzes the platform device models (host/devices) through the buses a
 // vCPU's exits reach them by: a port I/O bus with the UART, both 8259s and
-// their ELCR, the PIT and port 0x61, CMOS/RTC, fw_cfg and debug-exit, and an
+// their ELCR, the PIT and port 0x61, CMOS/RTC, fw_cfg, debug-exit, the ACPI
+// PM block (SCI on ISA IRQ 9) and the reset ports 0xCF9 and 0x64, and an
 // MMIO bus with the IOAPIC, wired together as machine.cpp wires them (ISA
 // lines to the PIC and the IOAPIC, IRQ 0 to GSI 2). The input is a program
 // of guest accesses, interrupt lines, time steps, console input, INTA
@@ -9,7 +10,9 @@
 // The guest owns every byte here, so anything it does must leave the
 // models answering: no crash, no hang, no sanitizer report. Accesses are
 // 1, 2 or 4 bytes on ports and 1 to 8 bytes on MMIO (a KVM MMIO exit may
-// have any length up to 8).
+// have any length up to 8). Beyond that: PM1 control's SCI_EN always reads
+// 1 (the FADT has no SMI port), and the PM timer never runs backwards by
+// less than a wrap.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -17,6 +20,7 @@
 
 #include "fuzz/fuzz_input.hpp"
 #include "host/common/clock.hpp"
+#include "host/devices/acpi_pm.hpp"
 #include "host/devices/bus.hpp"
 #include "host/devices/cmos.hpp"
 #include "host/devices/debug_exit.hpp"
@@ -27,6 +31,7 @@
 #include "host/devices/isa_irqs.hpp"
 #include "host/devices/pic8259.hpp"
 #include "host/devices/pit8254.hpp"
+#include "host/devices/reset_ports.hpp"
 #include "host/devices/uart16550.hpp"
 
 namespace {
@@ -38,10 +43,17 @@ using dvmm::fuzz::Output;
 constexpr size_t kMaxOps = 8192;
 
 // The ports the devices answer on; an access picks one of these most of
-// the time, since a random 16-bit port is nearly always unmapped.
-constexpr std::array<uint16_t, 26> kPorts = {
-    0x20,  0x21,  0xA0,  0xA1,  0x4D0, 0x4D1, 0x40,  0x41,  0x42,  0x43,  0x61,  0x70,  0x71,
-    0x3F8, 0x3F9, 0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE, 0x3FF, 0x510, 0x511, 0xF4,  0xF5,  0xF7};
+// the time, since a random 16-bit port is nearly always unmapped. New ports
+// go at the end, so that the seeds' port indices keep their meaning.
+constexpr std::array<uint16_t, 34> kPorts = {
+    0x20, 0x21,  0xA0,  0xA1,  0x4D0, 0x4D1, 0x40,  0x41,  0x42,  0x43,  0x61,  0x70,
+    0x71, 0x3F8, 0x3F9, 0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE, 0x3FF, 0x510, 0x511, 0xF4,
+    0xF5, 0xF7,  0x600, 0x602, 0x604, 0x605, 0x606, 0x608, 0xCF9, 0x64};
+constexpr uint8_t kPm1StatusIndex = 26, kPm1EnableIndex = 27, kPm1ControlIndex = 28,
+                  kPmTimerIndex = 31, kResetControlIndex = 32, kKbcIndex = 33;
+constexpr uint64_t kAcpiPmBase = 0x600;
+constexpr unsigned kSciLine = 9;
+constexpr uint8_t kS5SleepType = 5;
 
 // Counts what the IOAPIC sends; remembers level-triggered vectors so the
 // program can EOI them.
@@ -90,6 +102,11 @@ void run(Input& in) {
   (void)fw_cfg->add_file("etc/dvmm-fuzz", {1, 2, 3, 4, 5});
   uint32_t exit_value = 0;
   auto debug_exit = std::make_shared<DebugExit>([&exit_value](uint32_t v) { exit_value = v; });
+  uint64_t power_offs = 0, resets = 0;
+  auto acpi_pm =
+      std::make_shared<AcpiPm>(clock, isa, kSciLine, kS5SleepType, [&power_offs] { ++power_offs; });
+  auto reset_control = std::make_shared<ResetControl>([&resets] { ++resets; });
+  auto kbc = std::make_shared<KeyboardControllerReset>([&resets] { ++resets; });
 
   Bus pio("pio");
   Bus mmio("mmio");
@@ -104,6 +121,12 @@ void run(Input& in) {
             pio.insert(0x70, Cmos::kLength, cmos, "cmos").ok() &&
             pio.insert(0x510, FwCfg::kLength, fw_cfg, "fw_cfg").ok() &&
             pio.insert(0xF4, DebugExit::kLength, debug_exit, "debug exit").ok() &&
+            pio.insert(kAcpiPmBase, AcpiPm::kLength, acpi_pm, "acpi pm").ok() &&
+            pio.insert(ResetControl::kDefaultBase, ResetControl::kLength, reset_control, "0xcf9")
+                .ok() &&
+            pio.insert(KeyboardControllerReset::kDefaultBase, KeyboardControllerReset::kLength, kbc,
+                       "0x64")
+                .ok() &&
             mmio.insert(Ioapic::kDefaultBase, Ioapic::kLength, ioapic, "ioapic").ok();
   if (!ok) dvmm::fuzz::fail("device registration failed");
 
@@ -122,6 +145,18 @@ void run(Input& in) {
   };
 
   std::array<uint8_t, 8> buf{};
+  auto acpi_pm_control = [&]() -> uint16_t {
+    std::array<uint8_t, 2> v{};
+    (void)pio.read(kAcpiPmBase + AcpiPm::kControl, v);
+    return static_cast<uint16_t>(v[0] | v[1] << 8);
+  };
+  auto pm_timer = [&]() -> uint32_t {
+    std::array<uint8_t, 4> v{};
+    (void)pio.read(kAcpiPmBase + AcpiPm::kTimer, v);
+    return static_cast<uint32_t>(load_le(v));
+  };
+  uint32_t last_timer = pm_timer();
+  uint64_t timer_ns = clock.now_ns();
   for (size_t ops = 0; ops < kMaxOps && !in.empty(); ++ops) {
     switch (static_cast<Op>(in.u8() % kNumOps)) {
       case kPortWrite: {
@@ -218,6 +253,18 @@ void run(Input& in) {
       case kNumOps:
         break;
     }
+    // The FADT has no SMI command port: the hardware is always in ACPI mode.
+    if ((acpi_pm_control() & AcpiPm::kSciEn) == 0) dvmm::fuzz::fail("PM1 control lost SCI_EN");
+    // Time only moves forwards: the 24-bit timer advances by what the clock did.
+    const uint32_t timer = pm_timer();
+    const uint64_t ns = clock.now_ns() - timer_ns;
+    const uint64_t expect = static_cast<uint64_t>(static_cast<unsigned __int128>(ns) *
+                                                  AcpiPm::kTimerHz / 1'000'000'000u);
+    if (ns < 1'000'000'000 && ((timer - last_timer) & AcpiPm::kTimerMask) > expect + 1) {
+      dvmm::fuzz::fail("PM timer advanced more than the clock");
+    }
+    last_timer = timer;
+    timer_ns = clock.now_ns();
   }
   // Read back the state a dump would show.
   for (unsigned pin = 0; pin < Ioapic::kNumPins; ++pin) (void)ioapic->redirection_entry(pin);
@@ -227,6 +274,9 @@ void run(Input& in) {
     (void)pic->isr(chip);
   }
   for (unsigned r = 0; r < 128; ++r) (void)cmos->read_register(static_cast<uint8_t>(r));
+  (void)acpi_pm->counters();
+  (void)reset_control->ignored_writes();
+  (void)kbc->ignored_writes();
 }
 
 // Seeds: the set-up sequences guests really perform.
@@ -310,6 +360,25 @@ std::vector<dvmm::fuzz::Seed> seeds() {
     o.u8(kIrqLine).u8(4).u8(0);
     o.u8(kEoi).u8(0);
     out.push_back({"ioapic-level", o.data()});
+  }
+  {
+    // ACPI as Linux uses it: clear PM1 status, enable GBL_EN, read the PM
+    // timer, power off (SLP_TYP 5, then SLP_TYP 5 | SLP_EN), then both resets.
+    Output o;
+    prologue(o);
+    o.u8(kPortWrite).u8(kPm1StatusIndex).u8(1).u32(0xFFFF);
+    o.u8(kPortWrite).u8(kPm1EnableIndex).u8(1).u32(0x0020);
+    o.u8(kPortRead).u8(kPm1EnableIndex).u8(1);
+    o.u8(kPortRead).u8(kPmTimerIndex).u8(2);
+    o.u8(kAdvance).u32(3'000'000);
+    o.u8(kPortRead).u8(kPmTimerIndex).u8(2);
+    o.u8(kPortRead).u8(kPm1ControlIndex).u8(1);
+    o.u8(kPortWrite).u8(kPm1ControlIndex).u8(1).u32(0x1401);
+    o.u8(kPortWrite).u8(kPm1ControlIndex).u8(1).u32(0x3401);
+    o.u8(kPortRead).u8(kKbcIndex).u8(0);
+    o.u8(kPortWrite).u8(kResetControlIndex).u8(0).u32(0x06);
+    o.u8(kPortWrite).u8(kKbcIndex).u8(0).u32(0xFE);
+    out.push_back({"acpi-pm-reset", o.data()});
   }
   return out;
 }

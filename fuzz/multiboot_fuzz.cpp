@@ -1,8 +1,8 @@
 // Fuzzes the multiboot (v1) loader (host/boot/multiboot*.hpp): parsing a
 // kernel image (multiboot header, ELF32/ELF64 program headers or the a.out
 // kludge), checking its placement, loading it and writing the boot
-// information with a command line and modules. The Linux bzImage loader
-// does not exist yet; it gets its own target when it does.
+// information with a command line and modules. The Linux loader (bzImage,
+// PVH) has its own target, linux_loader_fuzz.
 //
 // Input: u8 RAM size selector, u8 command line length and the bytes, u8
 // module count (0-2) and per module u16 length and the bytes, then the

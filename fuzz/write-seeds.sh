@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/fuzz}/bin
-targets=(message_fuzz reliable_link_fuzz dpdk_frame_fuzz devices_fuzz lapic_fuzz multiboot_fuzz
+targets=(message_fuzz reliable_link_fuzz dpdk_frame_fuzz devices_fuzz lapic_fuzz multiboot_fuzz linux_loader_fuzz emulation_fuzz
          cluster_config_fuzz)
 for t in "${targets[@]}"; do
   if [[ ! -x $bin/$t ]]; then

@@ -208,3 +208,71 @@ uint32_t acpi_isa_irq_gsi(uint8_t irq)
         madt_for_each(m, isa_override, &q);
     return q.gsi;
 }
+
+/* FADT byte offsets (ACPI 6.5 table 5.9). */
+#define FADT_DSDT 40
+#define FADT_PM1A_CNT_BLK 64
+#define FADT_PM_TMR_BLK 76
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116 /* GAS: space, width, offset, access, address */
+#define FADT_RESET_VALUE 128
+#define FADT_X_DSDT 140
+#define FADT_RESET_REG_SUP (1u << 10)
+#define GAS_SYSTEM_IO 1
+
+/* SLP_TYPa of \_S5: finds NameOp "_S5_" (or "\_S5_") PackageOp in the
+ * AML, skips PkgLength and NumElements, decodes the first element. */
+static bool find_s5(const struct sdt_header *dsdt, uint8_t *slp_typ)
+{
+    const uint8_t *aml = (const uint8_t *)(dsdt + 1), *end = (const uint8_t *)dsdt + dsdt->length;
+    for (const uint8_t *p = aml; p + 8 <= end; p++) {
+        if (memcmp(p, "_S5_", 4) != 0 || p[4] != 0x12)
+            continue;
+        if (!(p > aml && (p[-1] == 0x08 || (p[-1] == 0x5C && p - 1 > aml && p[-2] == 0x08))))
+            continue;
+        const uint8_t *q = p + 5;
+        q += 1 + (*q >> 6); /* PkgLength: lead byte + (bits 7:6) more */
+        q += 1;             /* NumElements */
+        if (q >= end)
+            return false;
+        if (*q == 0x0A && q + 1 < end) /* BytePrefix */
+            *slp_typ = q[1];
+        else if (*q == 0x00 || *q == 0x01) /* ZeroOp, OneOp */
+            *slp_typ = *q;
+        else
+            return false;
+        return true;
+    }
+    return false;
+}
+
+bool acpi_pm_info(struct acpi_pm *pm)
+{
+    const struct rsdp *r = find_rsdp();
+    const struct sdt_header *fadt = r ? find_table(r, "FACP") : NULL;
+    if (!fadt || fadt->length < FADT_RESET_VALUE + 1)
+        return false;
+    const uint8_t *f = (const uint8_t *)fadt;
+    uint32_t cnt = 0, tmr = 0, flags = 0, dsdt32 = 0;
+    uint64_t reset_addr = 0, dsdt = 0;
+    memcpy(&cnt, f + FADT_PM1A_CNT_BLK, 4);
+    memcpy(&tmr, f + FADT_PM_TMR_BLK, 4);
+    memcpy(&flags, f + FADT_FLAGS, 4);
+    memcpy(&reset_addr, f + FADT_RESET_REG + 4, 8);
+    memcpy(&dsdt32, f + FADT_DSDT, 4);
+    dsdt = dsdt32;
+    if (fadt->length >= FADT_X_DSDT + 8) {
+        uint64_t x = 0;
+        memcpy(&x, f + FADT_X_DSDT, 8);
+        if (x != 0)
+            dsdt = x;
+    }
+    pm->pm1a_cnt = (uint16_t)cnt;
+    pm->pm_tmr = (uint16_t)tmr;
+    pm->reset_supported = (flags & FADT_RESET_REG_SUP) != 0;
+    pm->reset_port = f[FADT_RESET_REG] == GAS_SYSTEM_IO ? (uint16_t)reset_addr : 0;
+    pm->reset_value = f[FADT_RESET_VALUE];
+    const struct sdt_header *d = valid_table(dsdt);
+    pm->s5_found = d && memcmp(d->signature, "DSDT", 4) == 0 && find_s5(d, &pm->s5_slp_typ);
+    return true;
+}

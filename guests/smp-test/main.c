@@ -5,9 +5,14 @@
  * Output (COM1): "smp-test: N cpus", one PASS/FAIL line per sub-test, then
  * "smp-test: all passed" or "smp-test: K failed". Exit (isa-debug-exit, port
  * 0xF4): 0 all passed, 1 some failed, 3 unexpected exception.
+ *
+ * "acpi-poweroff" / "acpi-reset" on the command line replace the tests:
+ * the guest leaves through the ACPI hardware the FADT describes (see
+ * acpi_power below), so the VMM's exit is the one under test.
  */
 #include <stdint.h>
 
+#include "acpi.h"
 #include "cpu.h"
 #include "lib.h"
 #include "defs.h"
@@ -45,6 +50,74 @@ static int cmdline_has(uint32_t mbi, const char *word)
     return 0;
 }
 
+#define PM_TIMER_HZ 3579545u
+#define PM_TIMER_MASK 0xFFFFFFu
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN (1u << 13)
+
+/* Ticks of the 24-bit PM timer since `*last`, which it advances. */
+static uint32_t pm_timer_elapsed(uint16_t port, uint32_t *last)
+{
+    uint32_t now = inl(port) & PM_TIMER_MASK;
+    uint32_t d = (now - *last) & PM_TIMER_MASK;
+    *last = now;
+    return d;
+}
+
+/* Reads the FADT and \_S5, checks that the PM timer counts, then powers
+ * off (SLP_TYP of \_S5 | SLP_EN to PM1a_CNT) or resets (RESET_VALUE to
+ * RESET_REG). The VMM should stop the VM there; a guest still running a
+ * second later reports FAIL and exits 1 through the debug-exit port. */
+static void acpi_power(int reset) __attribute__((noreturn));
+static void acpi_power(int reset)
+{
+    const char *what = reset ? "acpi-reset" : "acpi-poweroff";
+    struct acpi_pm pm = {0};
+    if (!acpi_pm_info(&pm)) {
+        printk("FAIL %s: no valid FADT\n", what);
+        debug_exit(EXIT_FAILED);
+        halt_forever();
+    }
+    printk("smp-test: acpi: PM1a_CNT 0x%x PM_TMR 0x%x RESET_REG 0x%x value 0x%x%s S5 %s %u\n",
+           pm.pm1a_cnt, pm.pm_tmr, pm.reset_port, pm.reset_value,
+           pm.reset_supported ? "" : " (not supported)", pm.s5_found ? "SLP_TYP" : "missing",
+           pm.s5_slp_typ);
+    unsigned failed = 0;
+    if (pm.pm_tmr == 0) {
+        printk("FAIL acpi-pm-timer: no PM_TMR_BLK\n");
+        failed++;
+    } else {
+        uint32_t last = inl(pm.pm_tmr) & PM_TIMER_MASK, moved = 0;
+        for (int i = 0; i < 100000 && moved == 0; i++)
+            moved = pm_timer_elapsed(pm.pm_tmr, &last);
+        if (moved == 0) {
+            printk("FAIL acpi-pm-timer: the PM timer does not count\n");
+            failed++;
+        } else {
+            printk("PASS acpi-pm-timer\n");
+        }
+    }
+    if (reset ? (!pm.reset_supported || pm.reset_port == 0) : (!pm.s5_found || pm.pm1a_cnt == 0)) {
+        printk("FAIL %s: the tables do not say how\n", what);
+        failed++;
+    }
+    if (failed) {
+        debug_exit(EXIT_FAILED);
+        halt_forever();
+    }
+    printk("smp-test: %s\n", what);
+    if (reset)
+        outb(pm.reset_port, pm.reset_value);
+    else
+        outw(pm.pm1a_cnt, (uint16_t)(((pm.s5_slp_typ & 7u) << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
+    uint32_t last = inl(pm.pm_tmr) & PM_TIMER_MASK, waited = 0;
+    while (waited < PM_TIMER_HZ)
+        waited += pm_timer_elapsed(pm.pm_tmr, &last);
+    printk("FAIL %s: the VM is still running a second later\n", what);
+    debug_exit(EXIT_FAILED);
+    halt_forever();
+}
+
 /* Entry from boot32.S on the BSP. */
 void kmain(uint32_t magic, uint32_t mbi) __attribute__((noreturn));
 
@@ -61,6 +134,10 @@ void kmain(uint32_t magic, uint32_t mbi)
     smp_discover();
 
     printk("smp-test: %u cpus\n", ncpus);
+    if (magic == MULTIBOOT_BOOTLOADER_MAGIC && cmdline_has(mbi, "acpi-poweroff"))
+        acpi_power(0);
+    if (magic == MULTIBOOT_BOOTLOADER_MAGIC && cmdline_has(mbi, "acpi-reset"))
+        acpi_power(1);
     unsigned failed = 0;
     if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
         printk("FAIL multiboot: bad magic 0x%x\n", magic);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "host/arch/ring0_probe.hpp"
 #include "host/kvm/kvm.hpp"
 
 namespace dvmm::x86 {
@@ -15,10 +16,21 @@ struct CpuTopology {
 };
 
 // Adjusts KVM's supported CPUID for dvmm's platform:
-//  - leaf 1: initial APIC ID, logical processor count, APIC and x2APIC
-//    present (both emulated in userspace), no TSC-deadline timer (the
+//  - leaf 1: initial APIC ID, logical processor count, APIC present
+//    (emulated in userspace), no TSC-deadline timer (the
 //    userspace LAPIC does not implement it), hypervisor bit set;
-//  - leaves 4, 0xB and 0x1F: one package of cpu_count cores, one thread each.
-kvm::CpuidEntries make_cpuid(const kvm::CpuidEntries& supported, const CpuTopology& topo);
+//  - leaves 4, 0xB and 0x1F: one package of cpu_count cores, one thread each;
+//  - what `ring0` says KVM cannot execute in guest ring 0 is hidden, with
+//    the features that need it (no XSAVE: no AVX family, no leaf 0xD);
+//  - x2APIC only where KVM forwards its MSRs to the userspace LAPIC;
+//  - KVM's paravirtual leaf 0x40000001 offers NOP_IO_DELAY and kvmclock
+//    (the guest's only way to learn the TSC frequency without calibrating
+//    it against the PIT, which fails when every port access is a slow
+//    exit; nodes align their kvmclocks in Machine::set_tsc_base). Steal
+//    time and async page faults are per-VM state that would differ between
+//    nodes; PV EOI, PV IPIs, PV unhalt and PV TLB flush need KVM's
+//    in-kernel LAPIC and hypercalls, which some KVMs cannot emulate in ring 0.
+kvm::CpuidEntries make_cpuid(const kvm::CpuidEntries& supported, const CpuTopology& topo,
+                             const Ring0Support& ring0 = {});
 
 }  // namespace dvmm::x86

@@ -25,11 +25,12 @@ kvm_segment flat_segment(uint16_t selector, uint8_t type) {
 
 }  // namespace
 
-void set_multiboot_entry(kvm_regs& regs, kvm_sregs& sregs, uint32_t entry, uint32_t info_address) {
+void set_protected_mode_entry(kvm_regs& regs, kvm_sregs& sregs, uint32_t eip, uint32_t eax,
+                              uint32_t ebx) {
   regs = kvm_regs{};
-  regs.rax = 0x2BADB002;  // multiboot bootloader magic
-  regs.rbx = info_address;
-  regs.rip = entry;
+  regs.rax = eax;
+  regs.rbx = ebx;
+  regs.rip = eip;
   regs.rflags = kRflagsReserved1;
 
   sregs.cs = flat_segment(0x08, 0xB);  // execute/read, accessed

@@ -55,7 +55,8 @@ inline constexpr GuestRange kLowReserved{0x9FC00, 0xA0000};
 // All firmware tables, reported as reserved in the memory map.
 inline constexpr GuestRange kFirmwareTables{0xE0000, 0x100000};
 // ACPI: RSDP at the start (16-byte aligned, where an OS scans for it), then
-// RSDT, XSDT, MADT (and later FADT/DSDT).
+// FACS, DSDT, FADT, MADT, RSDT, XSDT (acpi.hpp; it also lists the I/O ports
+// of the power-management hardware the FADT describes).
 inline constexpr GuestRange kAcpiTables{0xE0000, 0xF0000};
 // MP floating pointer at the start, configuration table right after it.
 inline constexpr GuestRange kMpTables{0xF0000, 0x100000};

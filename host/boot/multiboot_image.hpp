@@ -43,6 +43,7 @@
 #include <span>
 #include <vector>
 
+#include "host/boot/elf_image.hpp"
 #include "host/common/result.hpp"
 #include "host/memory/guest_memory.hpp"
 
@@ -87,16 +88,6 @@ inline constexpr uint64_t kMultibootHeaderBaseSize = 12;
 inline constexpr uint64_t kMultibootHeaderAoutSize = 32;
 
 enum class KernelFormat { kElf32, kElf64, kAoutKludge };
-
-// One range of the image copied into guest memory: file_size bytes from
-// file_offset to paddr, then zeroes up to mem_size (>= file_size, > 0).
-struct LoadSegment {
-  uint64_t file_offset = 0;
-  uint64_t file_size = 0;
-  uint64_t paddr = 0;
-  uint64_t mem_size = 0;
-  int phdr_index = -1;  // ELF program header index; -1 for the a.out kludge
-};
 
 // A parsed, validated multiboot image: what to load where, and the entry.
 struct MultibootImage {

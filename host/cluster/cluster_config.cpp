@@ -273,7 +273,7 @@ Status parse_fpga(const toml::table& root, ClusterConfig& c, const std::string& 
 Status parse_vm(const toml::table& root, ClusterConfig& c, const std::string& src) {
   const toml::table* vm = root["vm"].as_table();
   if (vm == nullptr) return Error::format("{}: missing [vm] table (vcpus, memory, kernel)", src);
-  DVMM_TRY(check_keys(*vm, {"vcpus", "memory", "kernel", "cmdline"}, "[vm]", src));
+  DVMM_TRY(check_keys(*vm, {"vcpus", "memory", "kernel", "initrd", "cmdline"}, "[vm]", src));
   c.vcpus = DVMM_TRY(get_int<unsigned>(*vm, "vcpus", 1, MachineConfig::kMaxVcpus, 1, "vm", src));
   if (const toml::node* m = vm->get("memory")) {
     std::string text;
@@ -296,6 +296,7 @@ Status parse_vm(const toml::table& root, ClusterConfig& c, const std::string& sr
     }
   }
   c.kernel = DVMM_TRY(get_string(*vm, "kernel", "", "vm", src));
+  c.initrd = DVMM_TRY(get_string(*vm, "initrd", "", "vm", src));
   c.cmdline = DVMM_TRY(get_string(*vm, "cmdline", "", "vm", src));
   return {};
 }
@@ -521,6 +522,9 @@ Result<ClusterConfig> parse_cluster_config(std::string_view text, std::string_vi
   DVMM_TRY(parse_nodes(root, c, c.source));
   if (!c.bundled_kernel() && std::filesystem::path(c.kernel).is_relative()) {
     c.kernel = (std::filesystem::path(c.source).parent_path() / c.kernel).string();
+  }
+  if (!c.initrd.empty() && std::filesystem::path(c.initrd).is_relative()) {
+    c.initrd = (std::filesystem::path(c.source).parent_path() / c.initrd).string();
   }
   return c;
 }

@@ -6,7 +6,9 @@
 //   [vm]
 //   vcpus = 4
 //   memory = "256M"            # QEMU -m syntax; a plain number is MiB
-//   kernel = "smp-test"        # path (relative to this file) or the bundled "smp-test"
+//   kernel = "smp-test"        # path (relative to this file) or the bundled "smp-test";
+//                              # a multiboot kernel, Linux bzImage or PVH ELF
+//   initrd = "initrd.cpio.gz"  # optional, Linux only (relative to this file)
 //   cmdline = ""
 //
 //   [cluster]
@@ -108,6 +110,7 @@ struct ClusterConfig {
   unsigned vcpus = 1;
   uint64_t memory_bytes = 256ull << 20;
   std::string kernel;  // empty or "smp-test": the bundled guest
+  std::string initrd;  // Linux kernels only; empty = none
   std::string cmdline;
   // [cluster]
   uint32_t cluster_id = 1;

@@ -189,6 +189,7 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   mc.vcpus = config.vcpus;
   mc.memory_bytes = config.memory_bytes;
   mc.kernel_path = options.kernel_path;
+  mc.initrd_path = config.initrd;
   mc.cmdline = config.cmdline;
   mc.print_stats = options.print_stats;
   mc.node_id = node_id;

@@ -34,6 +34,7 @@ static_assert(sizeof(CountHeader) == 8);
 constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CountHeader);
 constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CountHeader);
 constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, CountHeader);
+constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, CountHeader);
 
 // A kernel-layout buffer: header, then `count` entries of T.
 template <typename T>
@@ -244,6 +245,34 @@ Status Vcpu::set_msrs(std::span<const kvm_msr_entry> entries) {
     return Error::format("KVM_SET_MSRS: MSR {:#x} was rejected", entries[static_cast<size_t>(r)].index);
   }
   return {};
+}
+
+Result<uint64_t> Vcpu::get_msr(uint32_t index) const {
+  CountedBuffer<kvm_msr_entry> msrs(1);
+  msrs.entries()[0].index = index;
+  int r = do_ioctl(fd_.get(), kGetMsrs, msrs.data());
+  if (r < 0) return Error::from_errno("KVM_GET_MSRS");
+  if (r != 1) return Error::format("KVM_GET_MSRS: MSR {:#x} is not readable", index);
+  return msrs.entries()[0].data;
+}
+
+Result<uint32_t> Vcpu::tsc_khz() const {
+  int r = do_ioctl(fd_.get(), KVM_GET_TSC_KHZ, 0);
+  if (r <= 0) return Error::from_errno("KVM_GET_TSC_KHZ");
+  return static_cast<uint32_t>(r);
+}
+
+Status Vm::set_clock(uint64_t kvmclock_ns) {
+  kvm_clock_data data{};
+  data.clock = kvmclock_ns;
+  return check(do_ioctl(fd_.get(), KVM_SET_CLOCK, &data), "KVM_SET_CLOCK");
+}
+
+Result<kvm_translation> Vcpu::translate(uint64_t linear_address) const {
+  kvm_translation t{};
+  t.linear_address = linear_address;
+  if (do_ioctl(fd_.get(), KVM_TRANSLATE, &t) < 0) return Error::from_errno("KVM_TRANSLATE");
+  return t;
 }
 
 Status Vcpu::set_fpu(const kvm_fpu& fpu) {

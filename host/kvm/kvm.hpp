@@ -73,6 +73,7 @@ class Vm {
   Status set_msr_filter(const kvm_msr_filter& filter);      // KVM_X86_SET_MSR_FILTER
   Status create_irqchip();                                  // KVM_CREATE_IRQCHIP (baseline benchmarks only)
   Status irq_line(uint32_t irq, bool level);                // KVM_IRQ_LINE (in-kernel irqchip only)
+  Status set_clock(uint64_t kvmclock_ns);                   // KVM_SET_CLOCK
   Result<Vcpu> create_vcpu(unsigned long id, int mmap_size);  // KVM_CREATE_VCPU + mmap
   int check_extension(long capability) const;               // KVM_CHECK_EXTENSION on the VM fd
   int fd() const { return fd_.get(); }
@@ -102,6 +103,9 @@ class Vcpu {
   Status set_sregs(const kvm_sregs& sregs);            // KVM_SET_SREGS
   Status set_cpuid(const CpuidEntries& entries);       // KVM_SET_CPUID2
   Status set_msrs(std::span<const kvm_msr_entry> entries);  // KVM_SET_MSRS
+  Result<uint64_t> get_msr(uint32_t index) const;      // KVM_GET_MSRS (one)
+  Result<kvm_translation> translate(uint64_t linear_address) const;  // KVM_TRANSLATE
+  Result<uint32_t> tsc_khz() const;                    // KVM_GET_TSC_KHZ
   Status set_fpu(const kvm_fpu& fpu);                  // KVM_SET_FPU
   Status interrupt(uint32_t vector);                   // KVM_INTERRUPT
   Status nmi();                                        // KVM_NMI

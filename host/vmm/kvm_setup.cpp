@@ -82,7 +82,8 @@ Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram, bool kernel_irqchip) {
 Result<kvm::Vcpu> create_kvm_vcpu(KvmVmSetup& setup, uint32_t index, uint32_t apic_id,
                                   uint32_t cpu_count) {
   kvm::Vcpu vcpu = DVMM_TRY(setup.vm.create_vcpu(index, setup.vcpu_mmap_size));
-  DVMM_TRY(vcpu.set_cpuid(x86::make_cpuid(setup.supported_cpuid, {apic_id, cpu_count})));
+  x86::Ring0Support ring0 = DVMM_TRY(x86::ring0_support(setup.kvm, setup.supported_cpuid));
+  DVMM_TRY(vcpu.set_cpuid(x86::make_cpuid(setup.supported_cpuid, {apic_id, cpu_count}, ring0)));
   return vcpu;
 }
 

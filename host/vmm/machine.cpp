@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include <cstring>
 #include <fstream>
@@ -16,9 +17,10 @@
 #include "host/arch/x86_state.hpp"
 #include "host/boot/acpi.hpp"
 #include "host/boot/mptable.hpp"
-#include "host/boot/multiboot.hpp"
+#include "host/boot/kernel_loader.hpp"
 #include "host/boot/platform.hpp"
 #include "host/common/clock.hpp"
+#include "host/devices/acpi_pm.hpp"
 #include "host/devices/bus.hpp"
 #include "host/devices/cmos.hpp"
 #include "host/devices/debug_exit.hpp"
@@ -27,6 +29,7 @@
 #include "host/devices/isa_irqs.hpp"
 #include "host/devices/pic8259.hpp"
 #include "host/devices/pit8254.hpp"
+#include "host/devices/reset_ports.hpp"
 #include "host/devices/uart16550.hpp"
 #include "host/memory/guest_ram.hpp"
 #include "host/vmm/console.hpp"
@@ -71,14 +74,16 @@ Status mask_lint0(kvm::Vcpu& vcpu) {
   return vcpu.set_lapic(state);
 }
 
-Result<std::vector<uint8_t>> read_kernel(const std::string& path) {
+// what: "kernel" or "initrd", and the option that names the file.
+Result<std::vector<uint8_t>> read_file(const std::string& path, const char* what,
+                                       const char* option) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
-    return Error::format("cannot open kernel '{}': {}: give an existing multiboot kernel with --kernel",
-                         path, std::strerror(errno));
+    return Error::format("cannot open {} '{}': {}: give an existing file with {}", what, path,
+                         std::strerror(errno), option);
   }
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) return Error::format("cannot read kernel '{}'", path);
+  if (f.bad()) return Error::format("cannot read {} '{}'", what, path);
   return bytes;
 }
 
@@ -138,7 +143,7 @@ struct Machine::Impl {
   std::vector<std::unique_ptr<Lapic>> lapics;
   std::vector<VcpuThread*> vcpu_by_index;
   std::vector<std::unique_ptr<VcpuThread>> vcpus;  // the local ones
-  boot::MultibootBoot boot{};
+  boot::BootEntry boot{};
   boot::PlatformDescription platform;  // what the firmware tables describe
 
   Impl(MachineConfig c, GuestRam r, KvmVmSetup k)
@@ -170,6 +175,32 @@ Status Machine::Impl::add_devices() {
         fmt::format("guest wrote {:#x} to the debug-exit port (QEMU would exit with status {})",
                     value, DebugExit::qemu_status(value))});
   });
+  // ACPI power-off and the two reset ports end the VM (acpi.hpp's FADT
+  // describes them; vm_control.hpp gives the exit statuses).
+  auto acpi_pm =
+      std::make_shared<AcpiPm>(clock, *isa_irqs, boot::kAcpiSciIrq, boot::kAcpiS5SleepType, [this] {
+        console.flush();
+        control.request_stop(StopReason{StopReason::Kind::kPowerOff, StopReason::kExitPowerOff,
+                                        "guest powered off (ACPI S5)"});
+      });
+  auto reset_by = [this](const char* how) {
+    return [this, how] {
+      console.flush();
+      control.request_stop(
+          StopReason{StopReason::Kind::kReset, StopReason::kExitReset,
+                     fmt::format("guest requested reset ({}); dvmm does not reboot: exit status {}",
+                                 how, StopReason::kExitReset)});
+    };
+  };
+  auto reset_control = std::make_shared<ResetControl>(reset_by("reset control port 0xCF9"));
+  auto kbc_reset = std::make_shared<KeyboardControllerReset>(reset_by("8042 command 0xFE"));
+  static_assert(boot::kAcpiPmIoLength == AcpiPm::kLength &&
+                    boot::kAcpiPm1aEventPort - boot::kAcpiPmIoBase == AcpiPm::kStatus &&
+                    boot::kAcpiPm1aControlPort - boot::kAcpiPmIoBase == AcpiPm::kControl &&
+                    boot::kAcpiPmTimerPort - boot::kAcpiPmIoBase == AcpiPm::kTimer &&
+                    boot::kAcpiResetPort == ResetControl::kDefaultBase &&
+                    (boot::kAcpiResetValue & ResetControl::kRstCpu) != 0,
+                "the FADT and the ACPI devices disagree");
 
   DVMM_TRY(pio.insert(0x3F8, 8, uart, "uart16550 COM1"));
   if (pic) {
@@ -181,6 +212,11 @@ Status Machine::Impl::add_devices() {
   DVMM_TRY(pio.insert(0x70, 2, cmos, "CMOS/RTC"));
   DVMM_TRY(pio.insert(0x510, 2, fw_cfg, "QEMU fw_cfg"));
   DVMM_TRY(pio.insert(0xF4, 4, debug_exit, "isa-debug-exit"));
+  DVMM_TRY(pio.insert(boot::kAcpiPmIoBase, AcpiPm::kLength, acpi_pm, "ACPI PM1a + PM timer"));
+  DVMM_TRY(pio.insert(ResetControl::kDefaultBase, ResetControl::kLength, reset_control,
+                      "reset control (0xCF9)"));
+  DVMM_TRY(pio.insert(KeyboardControllerReset::kDefaultBase, KeyboardControllerReset::kLength,
+                      kbc_reset, "8042 command/status (reset only)"));
   if (ioapic) DVMM_TRY(mmio.insert(0xFEC00000, 0x1000, ioapic, "IOAPIC"));
   return {};
 }
@@ -191,7 +227,8 @@ Status Machine::Impl::add_vcpus() {
   RemotePlatform* remote = config.remote;
   // Accesses no local device claims go to the I/O home, unless this is it:
   // then nothing decodes them (all-ones reads), as on a PC's bus.
-  const VcpuThread::Buses buses{pio, mmio, config.io_home() ? nullptr : remote};
+  const VcpuThread::Buses buses{pio, mmio, config.io_home() ? nullptr : remote,
+                                std::span<uint8_t>(ram.host_base(), ram.size())};
   lapic_ports.resize(n);
   lapics.resize(n);
   vcpu_by_index.assign(n, nullptr);
@@ -213,8 +250,7 @@ Status Machine::Impl::add_vcpus() {
       kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
       if (i == 0) DVMM_TRY(mask_lint0(vcpu));
       auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), nullptr,
-                                                 buses, control,
-                                                 true);
+                                                 buses, control, true);
       DVMM_TRY(thread->capture_reset_state());
       VcpuThread* t = thread.get();
       control.add_waker([t] { t->kick(); });
@@ -226,8 +262,7 @@ Status Machine::Impl::add_vcpus() {
     lapics[i] = std::make_unique<Lapic>(i, i == 0, *lapic_ports[i], clock);
     kvm::Vcpu vcpu = DVMM_TRY(create_kvm_vcpu(kvm, i, i, n));
     auto thread = std::make_unique<VcpuThread>(static_cast<int>(i), std::move(vcpu), lapics[i].get(),
-                                               buses, control,
-                                               i == 0);
+                                               buses, control, i == 0);
     DVMM_TRY(thread->capture_reset_state());
     VcpuThread* t = thread.get();
     Lapic* lapic = lapics[i].get();
@@ -258,7 +293,7 @@ Status Machine::Impl::set_boot_registers() {
   kvm::Vcpu& bsp = vcpus[0]->vcpu();
   kvm_regs regs{};
   kvm_sregs sregs = DVMM_TRY(bsp.get_sregs());
-  x86::set_multiboot_entry(regs, sregs, boot.entry, boot.info_address);
+  x86::set_protected_mode_entry(regs, sregs, boot.eip, boot.eax, boot.ebx);
   DVMM_TRY(bsp.set_sregs(sregs));
   DVMM_TRY(bsp.set_regs(regs));
   return {};
@@ -284,11 +319,12 @@ void Machine::Impl::print_stats() const {
     const VcpuStats& s = v->stats();
     std::fprintf(stderr,
                  "dvmm: vCPU %d exits: io %lu mmio %lu lapic %lu msr %lu hlt %lu kicked %lu "
-                 "irq-window %lu; injected %lu; unhandled io %lu mmio %lu msr %lu\n",
+                 "irq-window %lu; injected %lu; unhandled io %lu mmio %lu msr %lu; "
+                 "emulated instructions %lu\n",
                  v->index(), s.exits_io.load(), s.exits_mmio.load(), s.exits_lapic.load(),
                  s.exits_msr.load(), s.exits_hlt.load(), s.exits_intr.load(),
                  s.exits_irq_window.load(), s.interrupts_injected.load(), s.unhandled_io.load(),
-                 s.unhandled_mmio.load(), s.unhandled_msr.load());
+                 s.unhandled_mmio.load(), s.unhandled_msr.load(), s.emulated_instructions.load());
   }
   auto rc = router.counters();
   std::fprintf(stderr, "dvmm: interrupts delivered %lu, with no target %lu\n", rc.delivered,
@@ -300,24 +336,28 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   // /dev/kvm is touched, so those errors read the same on any host.
   DVMM_TRY(validate(config));
   std::vector<uint8_t> image;
-  if (config.io_home()) image = DVMM_TRY(read_kernel(config.kernel_path));
+  std::vector<uint8_t> initrd;
+  if (config.io_home()) {
+    image = DVMM_TRY(read_file(config.kernel_path, "kernel", "--kernel"));
+    if (!config.initrd_path.empty()) initrd = DVMM_TRY(read_file(config.initrd_path, "initrd", "--initrd"));
+  }
   GuestRam ram = config.anonymous_ram ? DVMM_TRY(GuestRam::create_anonymous(config.memory_bytes))
                  : config.shared_ram_path.empty()
                      ? DVMM_TRY(GuestRam::create(config.memory_bytes))
                      : DVMM_TRY(GuestRam::open_shared(config.shared_ram_path, config.memory_bytes,
                                                       config.io_home()));
-  boot::MultibootBoot boot_info{};
+  boot::BootEntry boot_info{};
   const auto platform = boot::PlatformDescription::with_cpus(config.vcpus);
   if (config.io_home()) {
     // The I/O home loads the guest and its firmware tables; other nodes see
     // them through the shared RAM once the VM starts.
-    std::string cmdline = config.kernel_path;  // QEMU passes the kernel path first
-    if (!config.cmdline.empty()) cmdline += " " + config.cmdline;
-    auto loaded = boot::load_multiboot(ram, image, cmdline, {});
+    boot::KernelArgs args{config.kernel_path, config.cmdline, initrd, boot::kAcpiTables.start};
+    auto loaded = boot::load_kernel(ram, image, args);
     if (!loaded) {
       return Error::format("kernel '{}': {}", config.kernel_path, loaded.error().message);
     }
     boot_info = *loaded;
+    spdlog::debug("kernel '{}': {}", config.kernel_path, boot_info.description);
     DVMM_TRY(boot::write_mp_table(ram, platform));
     DVMM_TRY(boot::write_acpi_tables(ram, platform));
   }
@@ -334,6 +374,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
 
 Status Machine::set_tsc_base(uint64_t host_tsc_base) {
   // Guest TSC = host TSC + offset (KVM_VCPU_TSC_OFFSET, Linux 5.16+).
+  const uint64_t now = __rdtsc();
   uint64_t offset = 0 - host_tsc_base;
   kvm_device_attr attr{};
   attr.group = KVM_VCPU_TSC_CTRL;
@@ -345,7 +386,15 @@ Status Machine::set_tsc_base(uint64_t host_tsc_base) {
                            s.error().message);
     }
   }
-  return {};
+  // kvmclock too: each node is its own KVM VM with its own kvmclock, which
+  // the guest reads for the TSC frequency and its early clock. Set it to
+  // the shared TSC's age in ns, so every node's reads the same.
+  if (impl_->vcpus.empty()) return {};
+  Result<uint32_t> khz = impl_->vcpus.front()->vcpu().tsc_khz();
+  if (!khz) return Error::format("cannot align kvmclock across nodes: {}", khz.error().message);
+  const auto age_ns = static_cast<uint64_t>(
+      static_cast<unsigned __int128>(now - host_tsc_base) * 1'000'000 / *khz);
+  return impl_->kvm.vm.set_clock(age_ns);
 }
 
 void Machine::deliver_ipi(uint32_t vcpu, const InterruptMessage& msg) {

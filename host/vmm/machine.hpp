@@ -32,7 +32,8 @@ struct MachineConfig {
 
   unsigned vcpus = 1;
   uint64_t memory_bytes = 256ull << 20;
-  std::string kernel_path;
+  std::string kernel_path;  // multiboot kernel, Linux bzImage or PVH ELF
+  std::string initrd_path;  // Linux only; empty = none
   std::string cmdline;
   bool print_stats = false;
   // KVM's in-kernel LAPICs, IOAPIC and PIC instead of dvmm's userspace
@@ -65,8 +66,9 @@ class Machine {
   uint8_t* ram_base() const;
   uint64_t ram_size() const;
 
-  // Makes every local vCPU see guest TSC = host TSC - base, so that vCPUs
-  // in different node processes on one host read one TSC. Call before run().
+  // Makes every local vCPU see guest TSC = host TSC - base, and this VM's
+  // kvmclock the same age in ns, so that vCPUs in different node processes
+  // on one host read one TSC and one kvmclock. Call before run().
   Status set_tsc_base(uint64_t host_tsc_base);
 
   // --- from other nodes (dataplane thread) ---

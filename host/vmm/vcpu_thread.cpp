@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/arch/x86_state.hpp"
+#include "host/vmm/emulation_failure.hpp"
 
 namespace dvmm {
 
@@ -272,6 +273,9 @@ VcpuStep VcpuThread::run_once() {
                        run->fail_entry.hardware_entry_failure_reason));
       return VcpuStep::kStopped;
     case KVM_EXIT_INTERNAL_ERROR: {
+      if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+        return handle_emulation_failure() ? VcpuStep::kHandled : VcpuStep::kStopped;
+      }
       std::string data;
       for (uint32_t i = 0; i < run->internal.ndata && i < 16; ++i) {
         data += fmt::format(" {:#x}", run->internal.data[i]);
@@ -288,6 +292,82 @@ VcpuStep VcpuThread::run_once() {
       fail(fmt::format("unexpected KVM exit reason {}", run->exit_reason));
       return VcpuStep::kStopped;
   }
+}
+
+namespace {
+
+class VcpuEmulationTarget final : public EmulationTarget {
+ public:
+  VcpuEmulationTarget(kvm::Vcpu& vcpu, std::span<uint8_t> ram) : vcpu_(vcpu), ram_(ram) {}
+  std::optional<uint64_t> translate(uint64_t linear, bool write) override {
+    Result<kvm_translation> t = vcpu_.translate(linear);
+    if (!t || !t->valid || (write && !t->writeable)) return std::nullopt;
+    return t->physical_address;
+  }
+  uint8_t* ram(uint64_t gpa, uint64_t len) override {
+    if (gpa > ram_.size() || len > ram_.size() - gpa) return nullptr;
+    return ram_.data() + gpa;
+  }
+  std::optional<uint64_t> read_msr(uint32_t index) override {
+    Result<uint64_t> v = vcpu_.get_msr(index);
+    if (!v) return std::nullopt;
+    return *v;
+  }
+
+ private:
+  kvm::Vcpu& vcpu_;
+  std::span<uint8_t> ram_;
+};
+
+}  // namespace
+
+bool VcpuThread::handle_emulation_failure() {
+  const kvm_run* run = vcpu_.run_state();
+  std::span<const uint8_t> bytes;
+  if ((run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) != 0) {
+    bytes = std::span<const uint8_t>(run->emulation_failure.insn_bytes,
+                                     std::min<size_t>(run->emulation_failure.insn_size,
+                                                      sizeof(run->emulation_failure.insn_bytes)));
+  }
+  Result<kvm_regs> regs = vcpu_.get_regs();
+  Result<kvm_sregs> sregs = vcpu_.get_sregs();
+  if (!regs || !sregs) {
+    fail(fmt::format("KVM cannot emulate an instruction and its registers cannot be read: {}",
+                     (!regs ? regs.error() : sregs.error()).message));
+    return false;
+  }
+  const uint64_t rip = regs->rip;
+  VcpuEmulationTarget target(vcpu_, buses_.ram);
+  EmulationResult r = emulate_failed_instruction(bytes, *regs, *sregs, target);
+  if (r.kind == EmulationResult::Kind::kFail) {
+    fail(fmt::format("KVM cannot emulate the guest's {} (RIP {:#x})", r.what, rip));
+    return false;
+  }
+  if (Status s = vcpu_.set_regs(*regs); !s) {
+    fail(s.error().message);
+    return false;
+  }
+  if (r.kind == EmulationResult::Kind::kInject) {
+    Result<kvm_vcpu_events> events = vcpu_.get_vcpu_events();
+    if (!events) {
+      fail(events.error().message);
+      return false;
+    }
+    events->exception.injected = 1;
+    events->exception.nr = r.vector;
+    events->exception.has_error_code = r.has_error_code ? 1 : 0;
+    events->exception.error_code = r.error_code;
+    events->flags = 0;
+    if (Status s = vcpu_.set_vcpu_events(*events); !s) {
+      fail(s.error().message);
+      return false;
+    }
+  }
+  stats_.emulated_instructions.fetch_add(1, std::memory_order_relaxed);
+  spdlog::debug("vCPU {}: KVM could not emulate {} at {:#x}: {}", index_, r.what, rip,
+                r.kind == EmulationResult::Kind::kDone ? "executed by dvmm"
+                                                       : fmt::format("raised exception {}", r.vector));
+  return true;
 }
 
 void VcpuThread::handle_io() {

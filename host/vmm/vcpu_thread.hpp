@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "host/apic/lapic.hpp"
@@ -47,6 +48,9 @@ struct VcpuStats {
   std::atomic<uint64_t> unhandled_io{0};
   std::atomic<uint64_t> unhandled_mmio{0};
   std::atomic<uint64_t> unhandled_msr{0};
+  // Instructions KVM could not emulate that dvmm executed or answered
+  // with the exception the hardware raises (emulation_failure.hpp).
+  std::atomic<uint64_t> emulated_instructions{0};
 };
 
 class VcpuThread {
@@ -57,6 +61,9 @@ class VcpuThread {
     const Bus& pio;
     const Bus& mmio;
     RemotePlatform* remote = nullptr;
+    // Guest RAM as mapped in this process, for the few instructions dvmm
+    // executes itself (emulation_failure.hpp).
+    std::span<uint8_t> ram = {};
   };
 
   // `start_running`: the BSP starts at its entry state; APs wait for
@@ -98,6 +105,8 @@ class VcpuThread {
   void handle_mmio();
   void handle_rdmsr();
   void handle_wrmsr();
+  // False when the VM must stop (the failure was not one dvmm can answer).
+  bool handle_emulation_failure();
   void arm_timer(std::optional<uint64_t> deadline_ns);
   void fail(std::string message);
 

@@ -18,7 +18,18 @@ struct StopReason {
     kShutdown,    // triple fault / guest-initiated shutdown
     kError,       // the VMM could not continue (KVM failure, emulation error)
     kHostSignal,  // SIGINT/SIGTERM from the operator
+    kPowerOff,    // the guest entered ACPI S5 (PM1a_CNT SLP_EN): kExitPowerOff
+    kReset,       // the guest asked for a reset (0xCF9, 8042 0xFE): kExitReset
   };
+  // The dvmm process's exit status for a guest power-off: a clean end, as
+  // `poweroff` on a machine is.
+  static constexpr int kExitPowerOff = 0;
+  // ... and for a guest reset: dvmm has no firmware to run again, so the VM
+  // ends, with a status of its own (not 0: the guest did not say it
+  // succeeded; not 1: nothing failed; not 2: no usage error). A guest that
+  // writes 3 to the debug-exit port looks the same; the message tells them
+  // apart.
+  static constexpr int kExitReset = 3;
   Kind kind = Kind::kError;
   int exit_status = 1;  // what the dvmm process should exit with
   std::string message;  // one line for the operator

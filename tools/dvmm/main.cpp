@@ -10,7 +10,9 @@
 // Exit status: the value the guest wrote to the debug-exit port (0 = the
 // guest reported success), 1 when the VM stopped on an error or a guest
 // shutdown, 2 for a usage or configuration error (one line on stderr),
-// 128 + N when stopped by signal N.
+// 0 when the guest powered off (ACPI S5), 3 when it asked for a reset
+// (StopReason::kExitPowerOff / kExitReset; every stop but a debug-exit one
+// prints its reason on stderr), 128 + N when stopped by signal N.
 #include <unistd.h>
 
 #include <climits>
@@ -79,8 +81,13 @@ int main(int argc, char** argv) {
   CLI::Option* memory_opt = run->add_option(
       "--memory,-m", memory, "guest RAM: MiB, or a size with K/M/G suffix (default 256M)");
   CLI::Option* kernel_opt =
-      run->add_option("--kernel", kernel, "multiboot kernel (default: the bundled smp-test guest)");
+      run->add_option("--kernel", kernel,
+                      "multiboot kernel, Linux bzImage or PVH ELF (default: the bundled "
+                      "smp-test guest)");
   CLI::Option* cmdline_opt = run->add_option("--cmdline", cmdline, "kernel command line");
+  std::string initrd;
+  CLI::Option* initrd_opt =
+      run->add_option("--initrd", initrd, "initial ramdisk for a Linux kernel (cpio archive)");
   std::string irqchip = "user";
   CLI::Option* irqchip_opt =
       run->add_option("--irqchip", irqchip,
@@ -132,7 +139,7 @@ int main(int argc, char** argv) {
   }
 
   if (!cluster_file.empty()) {
-    for (CLI::Option* o : {vcpus_opt, memory_opt, kernel_opt, cmdline_opt, irqchip_opt}) {
+    for (CLI::Option* o : {vcpus_opt, memory_opt, kernel_opt, cmdline_opt, initrd_opt, irqchip_opt}) {
       if (o->count() > 0) {
         return usage_error(fmt::format(
             "{} cannot be combined with a cluster configuration: set it in {} instead",
@@ -165,6 +172,7 @@ int main(int argc, char** argv) {
   config.memory_bytes = *mem;
   config.kernel_path = kernel.empty() ? default_kernel() : kernel;
   config.cmdline = cmdline;
+  config.initrd_path = initrd;
   config.print_stats = stats;
 
   auto machine = dvmm::Machine::create(config);
