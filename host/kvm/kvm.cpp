@@ -275,6 +275,12 @@ Result<kvm_translation> Vcpu::translate(uint64_t linear_address) const {
   return t;
 }
 
+Result<kvm_fpu> Vcpu::get_fpu() const {
+  kvm_fpu fpu{};
+  DVMM_TRY(check(do_ioctl(fd_.get(), KVM_GET_FPU, &fpu), "KVM_GET_FPU"));
+  return fpu;
+}
+
 Status Vcpu::set_fpu(const kvm_fpu& fpu) {
   return check(do_ioctl(fd_.get(), KVM_SET_FPU, &fpu), "KVM_SET_FPU");
 }

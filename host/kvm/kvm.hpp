@@ -106,6 +106,7 @@ class Vcpu {
   Result<uint64_t> get_msr(uint32_t index) const;      // KVM_GET_MSRS (one)
   Result<kvm_translation> translate(uint64_t linear_address) const;  // KVM_TRANSLATE
   Result<uint32_t> tsc_khz() const;                    // KVM_GET_TSC_KHZ
+  Result<kvm_fpu> get_fpu() const;                     // KVM_GET_FPU
   Status set_fpu(const kvm_fpu& fpu);                  // KVM_SET_FPU
   Status interrupt(uint32_t vector);                   // KVM_INTERRUPT
   Status nmi();                                        // KVM_NMI

@@ -13,6 +13,9 @@ constexpr uint8_t kInvalidOpcode = 6;   // #UD
 constexpr uint8_t kGeneralProtection = 13;
 constexpr uint64_t kFlagZero = 1u << 6;
 constexpr uint64_t kFlagAlignmentCheck = 1u << 18;
+// MXCSR bits software may set (flags, masks, rounding, FZ, DAZ): the
+// MXCSR_MASK of every CPU with SSE2 and DAZ.
+constexpr uint32_t kMxcsrWritable = 0xFFFF;
 constexpr uint32_t kMsrTsc = 0x10;
 constexpr uint32_t kMsrTscAux = 0xC0000103;
 
@@ -231,6 +234,35 @@ EmulationResult emulate_popcnt(std::span<const uint8_t> bytes, size_t at, uint8_
   return done(regs, op->length, "popcnt");
 }
 
+// ldmxcsr m32 (0F AE /2) and stmxcsr m32 (0F AE /3).
+EmulationResult emulate_mxcsr(std::span<const uint8_t> bytes, size_t at, uint8_t rex,
+                              const Prefixes& p, bool load, kvm_regs& regs,
+                              const kvm_sregs& sregs, EmulationTarget& target) {
+  const char* name = load ? "ldmxcsr" : "stmxcsr";
+  std::optional<MemoryOperand> op = decode_modrm(bytes, at, rex, p, regs, sregs);
+  if (!op) return fail(bytes, "truncated");
+  if (op->is_register) return inject(kInvalidOpcode, fmt::format("{} with a register operand", name));
+  if (sregs.cs.l == 0) return fail(bytes, fmt::format("{} outside 64-bit mode", name));
+  if ((op->linear & 0xFFF) + 4 > 0x1000) return fail(bytes, "operand crosses a page");
+  std::optional<uint64_t> gpa = target.translate(op->linear, !load);
+  if (!gpa) return fail(bytes, fmt::format("{:#x} is not mapped (no #PF emulation)", op->linear));
+  uint8_t* host = target.ram(*gpa, 4);
+  if (host == nullptr) return fail(bytes, fmt::format("guest-physical {:#x} is not RAM", *gpa));
+  if (load) {
+    uint32_t value;
+    std::memcpy(&value, host, 4);
+    if ((value & ~kMxcsrWritable) != 0) {
+      return inject(kGeneralProtection, fmt::format("ldmxcsr of reserved bits {:#x}", value), true);
+    }
+    if (!target.write_mxcsr(value)) return fail(bytes, "cannot set the vCPU's MXCSR");
+  } else {
+    std::optional<uint32_t> value = target.read_mxcsr();
+    if (!value) return fail(bytes, "cannot read the vCPU's MXCSR");
+    std::memcpy(host, &*value, 4);
+  }
+  return done(regs, op->length, name);
+}
+
 }  // namespace
 
 std::string hex_bytes(std::span<const uint8_t> bytes) {
@@ -294,6 +326,9 @@ EmulationResult emulate_failed_instruction(std::span<const uint8_t> bytes, kvm_r
   if (op == 0xC7 && reg == 1) {
     if (!long_mode) return fail(bytes, "cmpxchg8b/16b outside 64-bit mode");
     return emulate_cmpxchg(bytes, at + 2, rex, p, regs, sregs, target);
+  }
+  if (op == 0xAE && (reg == 2 || reg == 3) && modrm >= 0 && (modrm >> 6) != 3) {
+    return emulate_mxcsr(bytes, at + 2, rex, p, reg == 2, regs, sregs, target);
   }
   if ((op == 0xAE && (reg == 4 || reg == 5)) || (op == 0xC7 && (reg == 3 || reg == 5))) {
     return fail(bytes, "an xsave-family instruction KVM cannot emulate here; boot Linux with "

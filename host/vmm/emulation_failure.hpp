@@ -14,6 +14,8 @@
 //   - `popcnt` (register or RAM source), which Linux patches in when the
 //     CPUID it sees offers it;
 //   - `fwait`: nothing (no x87 exception is ever pending in kernel code);
+//   - `ldmxcsr`/`stmxcsr` on RAM (kernel_fpu_begin loads MXCSR), #GP for
+//     reserved MXCSR bits;
 //   - anything else stops the VM with an error naming the instruction
 //     bytes (for the xsave family: boot Linux with `noxsave`).
 #pragma once
@@ -38,6 +40,8 @@ class EmulationTarget {
   // not RAM.
   virtual uint8_t* ram(uint64_t gpa, uint64_t len) = 0;
   virtual std::optional<uint64_t> read_msr(uint32_t index) = 0;
+  virtual std::optional<uint32_t> read_mxcsr() = 0;
+  virtual bool write_mxcsr(uint32_t value) = 0;
 };
 
 struct EmulationResult {

@@ -313,6 +313,17 @@ class VcpuEmulationTarget final : public EmulationTarget {
     if (!v) return std::nullopt;
     return *v;
   }
+  std::optional<uint32_t> read_mxcsr() override {
+    Result<kvm_fpu> fpu = vcpu_.get_fpu();
+    if (!fpu) return std::nullopt;
+    return fpu->mxcsr;
+  }
+  bool write_mxcsr(uint32_t value) override {
+    Result<kvm_fpu> fpu = vcpu_.get_fpu();
+    if (!fpu) return false;
+    fpu->mxcsr = value;
+    return vcpu_.set_fpu(*fpu).ok();
+  }
 
  private:
   kvm::Vcpu& vcpu_;

@@ -29,6 +29,12 @@ class FakeTarget final : public EmulationTarget {
   uint8_t* ram(uint64_t gpa, uint64_t len) override {
     return gpa + len <= mem.size() ? mem.data() + gpa : nullptr;
   }
+  uint32_t mxcsr = 0x1F80;
+  std::optional<uint32_t> read_mxcsr() override { return mxcsr; }
+  bool write_mxcsr(uint32_t value) override {
+    mxcsr = value;
+    return true;
+  }
   std::optional<uint64_t> read_msr(uint32_t index) override {
     auto it = msrs.find(index);
     if (it == msrs.end()) return std::nullopt;
@@ -216,6 +222,28 @@ TEST(EmulationFailure, FwaitWithNothingPendingIsANop) {
   EXPECT_EQ(w.regs.rip, 0x1001u);
   EXPECT_EQ(w.regs.rax, 7u);
   EXPECT_EQ(w.regs.rflags, 2u);
+}
+
+TEST(EmulationFailure, LdmxcsrAndStmxcsrMoveMxcsrThroughRam) {
+  FakeTarget t;
+  kvm_regs r = at_rip(0x1000);
+  r.rsp = 0x2000;
+  t.put(0x2000, 0x00009FC000000000);  // [rsp+4] = 0x9FC0
+  Outcome ld = emulate({0x0F, 0xAE, 0x54, 0x24, 0x04}, r, t);  // ldmxcsr [rsp+4]
+  ASSERT_EQ(ld.result.kind, Kind::kDone) << ld.result.what;
+  EXPECT_EQ(t.mxcsr, 0x9FC0u);
+  EXPECT_EQ(ld.regs.rip, 0x1005u);
+  t.mxcsr = 0x1F80;
+  Outcome st = emulate({0x0F, 0xAE, 0x5C, 0x24, 0x08}, r, t);  // stmxcsr [rsp+8]
+  ASSERT_EQ(st.result.kind, Kind::kDone) << st.result.what;
+  EXPECT_EQ(t.get(0x2008) & 0xFFFFFFFF, 0x1F80u);
+  t.put(0x2000, 0x0001000000000000);  // reserved bit 16
+  Outcome gp = emulate({0x0F, 0xAE, 0x54, 0x24, 0x04}, r, t);
+  EXPECT_EQ(gp.result.kind, Kind::kInject);
+  EXPECT_EQ(gp.result.vector, 13);
+  EXPECT_EQ(t.mxcsr, 0x1F80u);
+  r.rsp = FakeTarget::kReadOnlyPage;
+  EXPECT_EQ(emulate({0x0F, 0xAE, 0x1C, 0x24}, r, t).result.kind, Kind::kFail);  // stmxcsr to RO
 }
 
 TEST(EmulationFailure, AnythingElseStopsWithTheBytes) {
