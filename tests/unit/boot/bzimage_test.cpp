@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <lzma.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,10 @@ std::vector<uint8_t> bzimage(const std::vector<uint8_t>& payload, uint16_t versi
   test::poke<uint16_t>(img, 0x206, version);
   test::poke<uint32_t>(img, 0x248, kPayloadOffset);
   test::poke<uint32_t>(img, 0x24C, static_cast<uint32_t>(payload.size()));
-  img.insert(img.end(), payload.begin(), payload.end());
-  img.resize(img.size() + 64, 0);  // the decompressor's tail after the payload
+  const size_t at = img.size();
+  // The decompressor's tail follows the payload: 64 zero bytes.
+  img.resize(at + payload.size() + 64, 0);
+  if (!payload.empty()) std::memcpy(img.data() + at, payload.data(), payload.size());
   return img;
 }
 
