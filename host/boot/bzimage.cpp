@@ -69,14 +69,20 @@ Result<std::vector<uint8_t>> unpack_bzimage(std::span<const uint8_t> image, uint
   }
 
   lzma_stream strm = LZMA_STREAM_INIT;
-  if (lzma_ret r = lzma_stream_decoder(&strm, UINT64_MAX, 0); r != LZMA_OK) {
+  // The decoder's own memory (mostly the LZMA2 dictionary, 32 MiB or less
+  // for kernels) is bounded too: a header asking for more is refused.
+  constexpr uint64_t kDecoderMemoryLimit = 256ull << 20;
+  if (lzma_ret r = lzma_stream_decoder(&strm, kDecoderMemoryLimit, 0); r != LZMA_OK) {
     return Error::format("liblzma cannot start a decoder (error {})", static_cast<int>(r));
   }
   std::vector<uint8_t> out;
   // Linux appends the uncompressed size as 4 bytes after the stream: a
-  // good first guess for the buffer (checked against max_bytes anyway).
-  uint64_t guess = read_at<uint32_t>(payload, payload.size() - 4);
-  out.resize(static_cast<size_t>(std::min<uint64_t>(std::max<uint64_t>(guess, 1 << 20), max_bytes)));
+  // good first guess for the buffer, but only a guess from the file, so it
+  // is capped (the buffer doubles as output arrives, up to max_bytes).
+  constexpr uint64_t kMaxFirstGuess = 96ull << 20;
+  const uint64_t guess = read_at<uint32_t>(payload, payload.size() - 4);
+  out.resize(static_cast<size_t>(
+      std::min({std::max<uint64_t>(guess, 1 << 20), kMaxFirstGuess, max_bytes})));
   strm.next_in = payload.data();
   strm.avail_in = payload.size();
   strm.next_out = out.data();
@@ -98,6 +104,10 @@ Result<std::vector<uint8_t>> unpack_bzimage(std::span<const uint8_t> image, uint
   if (r == LZMA_OK) {
     return Error::format("the bzImage's payload unpacks to more than {} MiB; refusing it",
                          max_bytes >> 20);
+  }
+  if (r == LZMA_MEMLIMIT_ERROR) {
+    return Error::format("the bzImage's xz payload needs more than {} MiB to decode; refusing it",
+                         kDecoderMemoryLimit >> 20);
   }
   if (r != LZMA_STREAM_END) {
     return Error::format("the bzImage's xz payload is corrupt or truncated (liblzma error {} "
