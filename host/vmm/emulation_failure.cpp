@@ -142,6 +142,26 @@ EmulationResult done(kvm_regs& regs, size_t length, std::string what) {
   return r;
 }
 
+// The host address of a `size`-byte memory operand at `linear`, or the
+// reason dvmm cannot reach it (there is no #PF emulation: the kernel code
+// that gets here touches mapped RAM).
+struct OperandAddress {
+  uint8_t* host = nullptr;
+  std::string why_not;
+};
+
+OperandAddress map_operand(uint64_t linear, uint64_t size, bool write, EmulationTarget& target) {
+  if ((linear & 0xFFF) + size > 0x1000) return {nullptr, "operand crosses a page"};
+  std::optional<uint64_t> gpa = target.translate(linear, write);
+  if (!gpa) {
+    return {nullptr, fmt::format("{:#x} is not mapped{} (no #PF emulation)", linear,
+                                 write ? " writable" : "")};
+  }
+  uint8_t* host = target.ram(*gpa, size);
+  if (host == nullptr) return {nullptr, fmt::format("guest-physical {:#x} is not RAM", *gpa)};
+  return {host, {}};
+}
+
 // lock cmpxchg8b / cmpxchg16b on host memory: the guest's own atomicity
 // against other vCPUs of this node, which touch the same page natively.
 bool host_cmpxchg(uint8_t* p, bool wide, uint64_t& lo, uint64_t& hi, uint64_t new_lo,
@@ -178,11 +198,9 @@ EmulationResult emulate_cmpxchg(std::span<const uint8_t> bytes, size_t at, uint8
   }
   // An aligned 8- or 16-byte operand never crosses a page; cmpxchg8b may
   // be misaligned (then only its first page is checked: refuse crossing).
-  if ((op->linear & 0xFFF) + size > 0x1000) return fail(bytes, "operand crosses a page");
-  std::optional<uint64_t> gpa = target.translate(op->linear, true);
-  if (!gpa) return fail(bytes, fmt::format("{:#x} is not mapped writable (no #PF emulation)", op->linear));
-  uint8_t* host = target.ram(*gpa, size);
-  if (host == nullptr) return fail(bytes, fmt::format("guest-physical {:#x} is not RAM", *gpa));
+  const OperandAddress at_ram = map_operand(op->linear, size, true, target);
+  if (at_ram.host == nullptr) return fail(bytes, at_ram.why_not);
+  uint8_t* host = at_ram.host;
   uint64_t lo = regs.rax, hi = regs.rdx;
   if (!wide) {
     lo &= 0xFFFFFFFF;
@@ -212,12 +230,9 @@ EmulationResult emulate_popcnt(std::span<const uint8_t> bytes, size_t at, uint8_
     src = gpr(regs, op->rm_register);
   } else {
     if (sregs.cs.l == 0) return fail(bytes, "popcnt from memory outside 64-bit mode");
-    if ((op->linear & 0xFFF) + size > 0x1000) return fail(bytes, "operand crosses a page");
-    std::optional<uint64_t> gpa = target.translate(op->linear, false);
-    if (!gpa) return fail(bytes, fmt::format("{:#x} is not mapped (no #PF emulation)", op->linear));
-    uint8_t* host = target.ram(*gpa, size);
-    if (host == nullptr) return fail(bytes, fmt::format("guest-physical {:#x} is not RAM", *gpa));
-    std::memcpy(&src, host, size);
+    const OperandAddress at_ram = map_operand(op->linear, size, false, target);
+    if (at_ram.host == nullptr) return fail(bytes, at_ram.why_not);
+    std::memcpy(&src, at_ram.host, size);
   }
   if (size < 8) src &= (uint64_t{1} << (size * 8)) - 1;
   const auto count = static_cast<uint64_t>(__builtin_popcountll(src));
@@ -243,11 +258,9 @@ EmulationResult emulate_mxcsr(std::span<const uint8_t> bytes, size_t at, uint8_t
   if (!op) return fail(bytes, "truncated");
   if (op->is_register) return inject(kInvalidOpcode, fmt::format("{} with a register operand", name));
   if (sregs.cs.l == 0) return fail(bytes, fmt::format("{} outside 64-bit mode", name));
-  if ((op->linear & 0xFFF) + 4 > 0x1000) return fail(bytes, "operand crosses a page");
-  std::optional<uint64_t> gpa = target.translate(op->linear, !load);
-  if (!gpa) return fail(bytes, fmt::format("{:#x} is not mapped (no #PF emulation)", op->linear));
-  uint8_t* host = target.ram(*gpa, 4);
-  if (host == nullptr) return fail(bytes, fmt::format("guest-physical {:#x} is not RAM", *gpa));
+  const OperandAddress at_ram = map_operand(op->linear, 4, !load, target);
+  if (at_ram.host == nullptr) return fail(bytes, at_ram.why_not);
+  uint8_t* host = at_ram.host;
   if (load) {
     uint32_t value;
     std::memcpy(&value, host, 4);
