@@ -1,6 +1,9 @@
 #include "host/arch/cpuid.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <iterator>
+#include <string_view>
 
 namespace dvmm::x86 {
 
@@ -10,28 +13,38 @@ constexpr uint32_t kLeaf1EcxX2apic = 1u << 21;
 constexpr uint32_t kLeaf1EcxTscDeadline = 1u << 24;
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
 constexpr uint32_t kLeaf1EcxVmx = 1u << 5;
-constexpr uint32_t kLeaf1EcxFma = 1u << 12;
-constexpr uint32_t kLeaf1EcxCx16 = 1u << 13;
-constexpr uint32_t kLeaf1EcxXsave = 1u << 26;
-constexpr uint32_t kLeaf1EcxOsxsave = 1u << 27;
-constexpr uint32_t kLeaf1EcxAvx = 1u << 28;
-constexpr uint32_t kLeaf1EcxF16c = 1u << 29;
 constexpr uint32_t kLeaf1EdxApic = 1u << 9;
-// Leaf 7.0 features that need XSAVE-managed state: AVX2 and AVX-512 in EBX,
-// AVX-512 extensions, VAES and VPCLMULQDQ in ECX, AMX and AVX-512 in EDX.
-constexpr uint32_t kLeaf7EbxXsaveState = (1u << 5) | (1u << 16) | (1u << 17) | (1u << 21) |
-                                         (1u << 26) | (1u << 27) | (1u << 28) | (1u << 30) |
-                                         (1u << 31);
-constexpr uint32_t kLeaf7EcxXsaveState = (1u << 1) | (1u << 6) | (1u << 8) | (1u << 9) |
-                                         (1u << 10) | (1u << 11) | (1u << 12) | (1u << 14);
-constexpr uint32_t kLeaf7EdxXsaveState = (1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) |
-                                         (1u << 23) | (1u << 24);
-constexpr uint32_t kLeafDSub1EaxXsaves = 1u << 3;
-constexpr uint32_t kExtLeaf1EdxRdtscp = 1u << 27;
 constexpr uint32_t kKvmFeatureNopIoDelay = 1u << 1;
 constexpr uint32_t kKvmFeatureClocksource2 = 1u << 3;
 constexpr uint32_t kKvmFeatureClocksourceStable = 1u << 24;
 constexpr uint32_t kLeaf1EdxHtt = 1u << 28;
+
+// VEX- and EVEX-encoded features: they need XSAVE-managed state, and a CPU
+// with them has SSSE3, SSE4.1 and SSE4.2. Named: AVX, and what Linux 6.1
+// keeps when told clearcpuid=avx (its cpuid_deps hang F16C off SSE2, VAES
+// and VPCLMULQDQ off AVX512VL, AVX-VNNI off nothing).
+constexpr HiddenFeature kVaes{"vaes", {7, 0, Reg::ecx, 1u << 9}};
+constexpr HiddenFeature kVpclmulqdq{"vpclmulqdq", {7, 0, Reg::ecx, 1u << 10}};
+constexpr HiddenFeature kAvxFamily[] = {
+    {"avx", {1, 0, Reg::ecx, 1u << 28}},
+    {nullptr, {1, 0, Reg::ecx, 1u << 12}},  // FMA
+    {"f16c", {1, 0, Reg::ecx, 1u << 29}},
+    // AVX2; AVX-512 F, DQ, IFMA, PF, ER, CD, BW, VL.
+    {nullptr,
+     {7, 0, Reg::ebx,
+      (1u << 5) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) |
+          (1u << 30) | (1u << 31)}},
+    // AVX-512 VBMI, VBMI2, VNNI, BITALG, VPOPCNTDQ.
+    {nullptr, {7, 0, Reg::ecx, (1u << 1) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 14)}},
+    kVaes,
+    kVpclmulqdq,
+    // AVX-512 4VNNIW, 4FMAPS, VP2INTERSECT, FP16.
+    {nullptr, {7, 0, Reg::edx, (1u << 2) | (1u << 3) | (1u << 8) | (1u << 23)}},
+    {"avx_vnni", {7, 1, Reg::eax, 1u << 4}},
+    {nullptr, {7, 1, Reg::eax, 1u << 5}},  // AVX512_BF16
+};
+constexpr HiddenFeature kOsxsave{nullptr, {1, 0, Reg::ecx, 1u << 27}};
+constexpr HiddenFeature kAmx{nullptr, {7, 0, Reg::edx, (1u << 22) | (1u << 24) | (1u << 25)}};
 
 // Bits of the APIC ID that select the core within the package.
 uint32_t core_shift(uint32_t cpu_count) {
@@ -79,28 +92,10 @@ kvm::CpuidEntries make_cpuid(const kvm::CpuidEntries& supported, const CpuTopolo
         e.ecx &= ~(kLeaf1EcxTscDeadline | kLeaf1EcxVmx);
         e.edx |= kLeaf1EdxApic;
         if (topo.cpu_count > 1) e.edx |= kLeaf1EdxHtt;
-        if (!ring0.cmpxchg16b) e.ecx &= ~kLeaf1EcxCx16;
-        if (!ring0.xsave) {
-          e.ecx &= ~(kLeaf1EcxXsave | kLeaf1EcxOsxsave | kLeaf1EcxAvx | kLeaf1EcxFma | kLeaf1EcxF16c);
-        }
         break;
       }
-      case 7:
-        if (!ring0.xsave && e.index == 0) {
-          e.ebx &= ~kLeaf7EbxXsaveState;
-          e.ecx &= ~kLeaf7EcxXsaveState;
-          e.edx &= ~kLeaf7EdxXsaveState;
-        }
-        break;
       case 0xD:
-        if (!ring0.xsave) {
-          e.eax = e.ebx = e.ecx = e.edx = 0;
-        } else if (!ring0.xsaves && e.index == 1) {
-          e.eax &= ~kLeafDSub1EaxXsaves;
-        }
-        break;
-      case 0x80000001:
-        if (!ring0.rdtscp) e.edx &= ~kExtLeaf1EdxRdtscp;
+        if (!ring0.xsave) e.eax = e.ebx = e.ecx = e.edx = 0;
         break;
       case 0x40000001:
         e.eax &= kKvmFeatureNopIoDelay | kKvmFeatureClocksource2 | kKvmFeatureClocksourceStable;
@@ -121,6 +116,51 @@ kvm::CpuidEntries make_cpuid(const kvm::CpuidEntries& supported, const CpuTopolo
       default:
         break;
     }
+  }
+  for (const HiddenFeature& h : ring0_hidden_features(ring0)) {
+    for (kvm_cpuid_entry2& e : out) {
+      if (e.function == h.bits.leaf && e.index == h.bits.index) {
+        cpuid_reg(e, h.bits.reg) &= ~h.bits.mask;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<HiddenFeature> ring0_hidden_features(const Ring0Support& ring0) {
+  std::vector<HiddenFeature> out;
+  Ring0Support can = ring0;  // less what needs a missing feature
+  bool avx_family = false;
+  for (const Ring0Feature& f : ring0_features()) {
+    if (f.needs != nullptr && !(can.*f.needs)) can.*f.runs = false;
+    if (can.*f.runs) continue;
+    out.push_back({f.name, f.flag});
+    if (f.runs == &Ring0Support::xsave) {
+      out.push_back(kOsxsave);
+      out.push_back(kAmx);
+      avx_family = true;
+    } else if (f.runs == &Ring0Support::sse4_2) {
+      avx_family = true;
+    } else if (f.runs == &Ring0Support::aes) {
+      out.push_back(kVaes);
+    } else if (f.runs == &Ring0Support::pclmulqdq) {
+      out.push_back(kVpclmulqdq);
+    }
+  }
+  if (avx_family) out.insert(out.end(), std::begin(kAvxFamily), std::end(kAvxFamily));
+  return out;
+}
+
+std::string linux_clearcpuid(const Ring0Support& ring0) {
+  std::vector<std::string_view> names;
+  for (const HiddenFeature& h : ring0_hidden_features(ring0)) {
+    if (h.name == nullptr || !ring0.shows_anyway(h.bits)) continue;
+    if (std::find(names.begin(), names.end(), h.name) == names.end()) names.push_back(h.name);
+  }
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) out += ',';
+    out += n;
   }
   return out;
 }

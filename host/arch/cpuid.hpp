@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "host/arch/ring0_probe.hpp"
 #include "host/kvm/kvm.hpp"
@@ -15,13 +17,32 @@ struct CpuTopology {
   uint32_t cpu_count = 1;
 };
 
+// A CPUID flag make_cpuid clears, with Linux's name for it (nullptr for
+// flags Linux drops together with a named one, as AVX2 with AVX).
+struct HiddenFeature {
+  const char* name;
+  CpuidBits bits;
+};
+
+// What make_cpuid clears because of `ring0`: each feature ring 0 cannot run
+// (or cannot run what it needs, Ring0Feature::needs), with what is built on
+// it: no XSAVE, no AVX family, AMX or leaf 0xD; no SSSE3, SSE4.1 or SSE4.2,
+// no AVX family (a CPU with AVX has them all); no AES, no VAES; no
+// PCLMULQDQ, no VPCLMULQDQ.
+std::vector<HiddenFeature> ring0_hidden_features(const Ring0Support& ring0);
+
+// Linux's clearcpuid= value ("ssse3,popcnt,smap") for the hidden features
+// the guest sees anyway (Ring0Support::shown_anyway): where KVM ignores
+// dvmm's table only the guest can be told. "" when there are none.
+std::string linux_clearcpuid(const Ring0Support& ring0);
+
 // Adjusts KVM's supported CPUID for dvmm's platform:
 //  - leaf 1: initial APIC ID, logical processor count, APIC present
 //    (emulated in userspace), no TSC-deadline timer (the
 //    userspace LAPIC does not implement it), hypervisor bit set;
 //  - leaves 4, 0xB and 0x1F: one package of cpu_count cores, one thread each;
 //  - what `ring0` says KVM cannot execute in guest ring 0 is hidden, with
-//    the features that need it (no XSAVE: no AVX family, no leaf 0xD);
+//    the features that need it (ring0_hidden_features);
 //  - x2APIC only where KVM forwards its MSRs to the userspace LAPIC;
 //  - KVM's paravirtual leaf 0x40000001 offers NOP_IO_DELAY and kvmclock
 //    (the guest's only way to learn the TSC frequency without calibrating

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "host/arch/apic_msr_filter.hpp"
 #include "host/arch/cpuid.hpp"
 
 namespace dvmm {
@@ -20,25 +21,6 @@ Status require(const kvm::Kvm& kvm, long cap, const char* name) {
                          name);
   }
   return {};
-}
-
-// MSR accesses that must reach the userspace LAPIC: IA32_APIC_BASE and the
-// x2APIC range. A filter range whose bitmap bit is 0 denies the access in
-// the kernel, which turns it into a KVM_EXIT_X86_RDMSR/WRMSR.
-Status forward_apic_msrs(kvm::Vm& vm) {
-  static std::array<uint8_t, 256 / 8> x2apic_bitmap{};  // all zero: deny (exit)
-  static std::array<uint8_t, 1> apic_base_bitmap{};
-  kvm_msr_filter filter{};
-  filter.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
-  filter.ranges[0].flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
-  filter.ranges[0].base = 0x800;
-  filter.ranges[0].nmsrs = 256;
-  filter.ranges[0].bitmap = x2apic_bitmap.data();
-  filter.ranges[1].flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
-  filter.ranges[1].base = 0x1B;
-  filter.ranges[1].nmsrs = 1;
-  filter.ranges[1].bitmap = apic_base_bitmap.data();
-  return vm.set_msr_filter(filter);
 }
 
 }  // namespace
@@ -66,7 +48,7 @@ Result<KvmVmSetup> create_kvm_vm(const GuestRam& ram, bool kernel_irqchip) {
     msr_cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
     msr_cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER;
     DVMM_TRY(vm.enable_cap(msr_cap));
-    DVMM_TRY(forward_apic_msrs(vm));
+    DVMM_TRY(x86::forward_apic_msrs(vm));
   }
 
   kvm_userspace_memory_region region{};
