@@ -11,6 +11,7 @@
 
 #include "host/arch/x86_state.hpp"
 #include "host/vmm/emulation_failure.hpp"
+#include "host/vmm/rip_sampler.hpp"
 
 namespace dvmm {
 
@@ -114,6 +115,8 @@ void VcpuThread::thread_main() {
     return;
   }
   timer_created_ = true;
+  RipSampler* sampler = RipSampler::from_environment();
+  if (sampler != nullptr) sampler->start_for_this_thread(kKickSignal);
 
   while (!control_.stop_requested()) {
     if (!running_) {
@@ -126,6 +129,7 @@ void VcpuThread::thread_main() {
     if (run_once() == VcpuStep::kStopped) break;
   }
 
+  if (sampler != nullptr) sampler->stop_for_this_thread();
   timer_delete(timer_);
   timer_created_ = false;
   state_.store(State::kBusy);
@@ -235,6 +239,9 @@ VcpuStep VcpuThread::run_once() {
   if (err != 0) {
     if (err == EINTR || err == EAGAIN) {
       stats_.exits_intr.fetch_add(1, std::memory_order_relaxed);
+      if (RipSampler* sampler = RipSampler::from_environment(); sampler != nullptr) {
+        if (Result<kvm_regs> regs = vcpu_.get_regs()) sampler->record(index_, regs->rip);
+      }
       return VcpuStep::kInterrupted;
     }
     fail(fmt::format("KVM_RUN failed: {} (errno {})", std::strerror(err), err));
