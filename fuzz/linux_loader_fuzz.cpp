@@ -2,11 +2,14 @@
 // kernel_loader.hpp), with the image, command line and initrd a VM's
 // configuration names: bzImage unpacking (setup header, xz payload via
 // liblzma; bzimage.hpp), ELF parsing with PT_NOTE notes (elf_image.hpp), the
-// PVH loader (pvh.hpp) and the choice between PVH and multiboot (the
-// multiboot loader itself has multiboot_fuzz).
+// PVH loader (pvh.hpp), Linux's 64-bit boot-params entry (setup header,
+// zero page, page tables and GDT; linux_boot_params.hpp, long_mode_tables.hpp)
+// and the choice between them and multiboot (the multiboot loader itself
+// has multiboot_fuzz).
 //
 // Input: u8 RAM size selector (bits 0-5: 1-64 MiB, bit 6: plus 6 KiB, so
-// not page-aligned), u16 command line length (mod 4096, past Linux's 2047)
+// not page-aligned; bit 7: the boot-params Linux entry instead of PVH),
+// u16 command line length (mod 4096, past Linux's 2047)
 // and the bytes, u32 initrd size (mod 80 MiB: zero bytes; the loader copies
 // the initrd without reading it, so only its size matters), u32 RSDP
 // address, then the kernel image (the rest).
@@ -29,7 +32,21 @@
 // terminated, the RSDP, the E820 map of guest_memory_map, the initrd as
 // module 0 page-aligned inside RAM above the kernel); every write lands in
 // a segment, the initrd or that area; a multiboot boot has no initrd and
-// its information in the same area.
+// its information in the same area. A boot-params boot happens only for a
+// bzImage whose setup header parse_linux_setup_header accepts; it enters at
+// the protected-mode kernel's startup_64 (load address + 0x200, the load
+// address at or above 1 MiB and the kernel's init_size inside RAM); its zero
+// page lies in the boot-information area and holds the image's setup header
+// byte for byte except the fields the loader sets (type_of_loader 0xFF,
+// loadflags with LOADED_HIGH and without QUIET/KEEP_SEGMENTS/CAN_USE_HEAP,
+// code32_start, the initrd, the command line), nothing before it (the
+// sentinel stays 0), the RSDP and the E820 map of guest_memory_map; the
+// command line fits the header's cmdline_size; the initrd lies page-aligned
+// above the kernel's init_size; the page tables identity-map what the
+// kernel is handed and the GDT's code and data descriptors are Linux's
+// __BOOT_CS and __BOOT_DS; every write lands in the kernel, the initrd, the
+// boot-information area, the page tables or the GDT. Any other kernel with
+// the boot-params entry asked for is refused.
 #include <elf.h>
 #include <lzma.h>
 #include <sys/mman.h>
@@ -48,6 +65,8 @@
 #include "host/boot/elf_image.hpp"
 #include "host/boot/kernel_loader.hpp"
 #include "host/boot/layout.hpp"
+#include "host/boot/linux_boot_params.hpp"
+#include "host/boot/long_mode_tables.hpp"
 #include "host/boot/memory_map.hpp"
 #include "host/boot/multiboot.hpp"
 #include "host/boot/pvh.hpp"
@@ -156,6 +175,127 @@ struct Outcome {
   uint32_t eip, eax, ebx;
 };
 
+// The identity map from the page tables in shadowed low memory: the
+// physical address of linear `at`, or ~0 when it is not mapped.
+uint64_t translate(const RecordingDiscardMemory& mem, uint64_t cr3, uint64_t at) {
+  constexpr uint64_t kAddr = 0x000FFFFFFFFFF000ull;
+  uint64_t table = cr3 & kAddr;
+  for (int level = 3; level >= 1; --level) {
+    if (!kBootPageTables.contains(table)) fail("a page table outside kBootPageTables");
+    const uint64_t e = mem.at<uint64_t>(table + ((at >> (12 + 9 * level)) & 511) * 8);
+    if ((e & kPtePresent) == 0 || (e & kPteWritable) == 0) return ~0ull;
+    if (level == 1) {
+      if ((e & kPteLargePage) == 0) fail("a page directory entry that is not a 2 MiB page");
+      return (e & 0x000FFFFFFFE00000ull) + (at & (kLargePageSize - 1));
+    }
+    table = e & kAddr;
+  }
+  return ~0ull;
+}
+
+void check_boot_params(const BootEntry& e, std::span<const uint8_t> image,
+                       const RecordingDiscardMemory& mem, std::string_view cmdline,
+                       uint64_t initrd_size, uint64_t rsdp) {
+  Result<LinuxSetupHeader> h = parse_linux_setup_header(image);
+  if (!h) fail("boot-params boot of an image parse_linux_setup_header refuses");
+  if (e.mode != EntryMode::kLong64) fail("boot-params entry not in long mode");
+  const x86::LongModeEntry& lm = e.long_mode;
+  const uint64_t load = lm.rip - kStartup64Offset;
+  if (load < kKernelMinAddress || load > mem.size() || h->protected_mode_size > mem.size() - load) {
+    fail("protected-mode kernel below 1 MiB or past the end of RAM");
+  }
+  const uint64_t run_start = std::max(load, h->pref_address);
+  const uint64_t kernel_end = run_start + h->init_size;
+  if (run_start > mem.size() || kernel_end > mem.size()) fail("init_size past the end of RAM");
+  if (cmdline.size() > h->cmdline_size) fail("command line longer than cmdline_size accepted");
+
+  // The zero page.
+  if (!inside(kMultibootInfo, lm.rsi, kBootParamsSize) || lm.rsi % kPageSize != 0) {
+    fail("boot_params outside the boot-information area or not page-aligned");
+  }
+  const uint8_t* bp = mem.low(lm.rsi);
+  auto field = [&](uint64_t off, auto v) {
+    decltype(v) x;
+    std::memcpy(&x, bp + off, sizeof(x));
+    return x;
+  };
+  for (uint64_t i = 0; i < kSetupHeaderStart; ++i) {
+    const bool set = (i >= kBpAcpiRsdpAddr && i < kBpAcpiRsdpAddr + 8) ||
+                     (i >= kBpExtRamdiskImage && i < kBpExtCmdLinePtr + 4) ||
+                     i == kBpE820Entries;
+    if (!set && bp[i] != 0) fail("a byte before the setup header is not zero (sentinel?)");
+  }
+  for (uint64_t i = kSetupHeaderStart; i < h->header_end; ++i) {
+    const bool set = i == kSetupTypeOfLoader || i == kSetupLoadflags ||
+                     (i >= kSetupCode32Start && i < kSetupRamdiskSize + 4) ||
+                     (i >= kSetupCmdLinePtr && i < kSetupCmdLinePtr + 4);
+    if (!set && bp[i] != image[i]) fail("the setup header is not the image's byte for byte");
+  }
+  for (uint64_t i = h->header_end; i < kBpE820Table; ++i) {
+    if (bp[i] != 0) fail("a byte past the setup header is not zero");
+  }
+  if (bp[kSetupTypeOfLoader] != kTypeOfLoaderUndefined) fail("type_of_loader is not 0xFF");
+  const uint8_t loadflags = bp[kSetupLoadflags];
+  if ((loadflags & kLoadedHigh) == 0 ||
+      (loadflags & (kQuietFlag | kKeepSegments | kCanUseHeap)) != 0) {
+    fail("loadflags wrong");
+  }
+  if (field(kSetupCode32Start, uint32_t{}) != load) fail("code32_start is not the load address");
+  if (field(kBpAcpiRsdpAddr, uint64_t{}) != rsdp) fail("acpi_rsdp_addr is not the one given");
+  const uint64_t cmd = field(kSetupCmdLinePtr, uint32_t{}) |
+                       uint64_t{field(kBpExtCmdLinePtr, uint32_t{})} << 32;
+  if (!inside(kMultibootInfo, cmd, cmdline.size() + 1) ||
+      std::memcmp(mem.low(cmd), cmdline.data(), cmdline.size()) != 0 ||
+      mem.low(cmd)[cmdline.size()] != 0) {
+    fail("command line not copied byte for byte, NUL-terminated, in the area");
+  }
+  const std::vector<MemoryRegion> map = guest_memory_map(mem.size());
+  if (bp[kBpE820Entries] != map.size()) fail("e820_entries is not the memory map's size");
+  for (size_t i = 0; i < map.size(); ++i) {
+    const uint64_t at = kBpE820Table + i * kBpE820EntrySize;
+    if (field(at, uint64_t{}) != map[i].base || field(at + 8, uint64_t{}) != map[i].length ||
+        field(at + 16, uint32_t{}) != static_cast<uint32_t>(map[i].type)) {
+      fail("e820 entry differs from guest_memory_map");
+    }
+  }
+  for (uint64_t i = kBpE820Table + map.size() * kBpE820EntrySize; i < kBootParamsSize; ++i) {
+    if (bp[i] != 0) fail("stray bytes after the E820 table");
+  }
+  const uint64_t rd = field(kSetupRamdiskImage, uint32_t{}) |
+                      uint64_t{field(kBpExtRamdiskImage, uint32_t{})} << 32;
+  const uint64_t rd_size = field(kSetupRamdiskSize, uint32_t{}) |
+                           uint64_t{field(kBpExtRamdiskSize, uint32_t{})} << 32;
+  if (rd_size != initrd_size || (initrd_size == 0 && rd != 0)) fail("ramdisk fields wrong");
+  if (initrd_size != 0 && (rd % kPageSize != 0 || rd < kernel_end || rd > mem.size() ||
+                           rd_size > mem.size() - rd)) {
+    fail("initrd misplaced: unaligned, past RAM or over the kernel's init_size");
+  }
+
+  // Long mode: what the kernel is handed is identity-mapped; the GDT.
+  if (!kBootPageTables.contains(lm.cr3) || lm.cr3 % kPageSize != 0) fail("CR3 outside its range");
+  for (uint64_t a : {lm.rip, lm.rsi, cmd, load + h->protected_mode_size - 1, kernel_end - 1}) {
+    if (translate(mem, lm.cr3, a) != a) fail("what the kernel is given is not identity-mapped");
+  }
+  if (!inside(kVmmReserved, lm.gdt_base, uint64_t{lm.gdt_limit} + 1) ||
+      lm.code_selector != kBootCodeSelector || lm.data_selector != kBootDataSelector ||
+      lm.gdt_limit < kBootDataSelector + 7 ||
+      mem.at<uint64_t>(lm.gdt_base + lm.code_selector) != kGdtFlatCode64 ||
+      mem.at<uint64_t>(lm.gdt_base + lm.data_selector) != kGdtFlatData) {
+    fail("GDT or selectors wrong");
+  }
+
+  // Writes: the kernel, the initrd, the area, the page tables and the GDT.
+  const GuestRange initrd{rd, rd + rd_size};
+  for (const auto& [start, end] : mem.writes) {
+    const uint64_t len = end - start;
+    const bool ok = inside({load, load + h->protected_mode_size}, start, len) ||
+                    (len != 0 && inside(initrd, start, len)) ||
+                    inside(kMultibootInfo, start, len) || inside(kBootPageTables, start, len) ||
+                    inside(kVmmReserved, start, len);
+    if (!ok) fail("a boot-params boot wrote outside its kernel, initrd and boot areas");
+  }
+}
+
 void check_pvh(const Outcome& b, std::span<const uint8_t> elf_bytes, const RecordingDiscardMemory& mem,
                std::string_view cmdline, uint64_t initrd_size, uint64_t rsdp) {
   Result<ElfImage> elf = parse_elf(elf_bytes);
@@ -230,9 +370,20 @@ void run(Input& in) {
   const std::span<const uint8_t> initrd = zero_initrd(in.u32() % kMaxInitrd);
   const uint64_t rsdp = in.u32();
   const std::span<const uint8_t> image = in.rest();
-  const KernelArgs args{"fuzz-kernel", cmdline, initrd, rsdp};
+  const LinuxEntry entry = (sel & 128) != 0 ? LinuxEntry::kBootParams : LinuxEntry::kPvh;
+  const KernelArgs args{"fuzz-kernel", cmdline, initrd, rsdp, entry};
 
   RecordingDiscardMemory mem(ram);
+  if (entry == LinuxEntry::kBootParams) {
+    // Nothing is unpacked: load_kernel is called whatever the image.
+    Result<BootEntry> e = load_kernel(mem, image, args);
+    if (!e) return;
+    if (!is_bzimage(image) || e->protocol != BootProtocol::kLinuxBootParams) {
+      fail("the boot-params entry booted something other than a bzImage");
+    }
+    check_boot_params(*e, image, mem, cmdline, initrd.size(), rsdp);
+    return;
+  }
   std::optional<Outcome> booted;
   std::span<const uint8_t> elf = image;  // what a PVH boot loaded
   std::vector<uint8_t> vmlinux;
@@ -355,13 +506,25 @@ std::vector<dvmm::fuzz::Seed> seeds() {
   t::AoutSpec aout;
   aout.file_size = 0x240;
   aout.load_end_addr = 0x100200;
-  constexpr uint8_t k64MiB = 63, k20MiBOdd = 64 | 19;
+  constexpr uint8_t k64MiB = 63, k20MiBOdd = 64 | 19, kBootParams = 128;
+  t::BzImage64Spec bz64;
+  bz64.protected_mode = 0x300;  // startup_64 and a little after it
+  bz64.init_size = 0x400000;
+  t::BzImage64Spec bz64_low = bz64;
+  bz64_low.pref_address = 0;  // loaded at 1 MiB rounded up to kernel_alignment
+  bz64_low.xloadflags = kXlfKernel64;  // the initrd stays below initrd_addr_max
+  bz64_low.initrd_addr_max = 0xFFFFFF;
   return {
       {"pvh-elf64", seed(k64MiB, "console=ttyS0 quiet", 10000, 0xE0000, elf64)},
       {"pvh-elf32", seed(k20MiBOdd, "", 0, 0xE0000, elf32)},
       {"bzimage-xz", seed(k64MiB, "console=ttyS0", (1 << 20) + 3, 0xE0000, bzimage(elf64))},
       {"bzimage-truncated", seed(k64MiB, "", 0, 0xE0000, bzimage(elf64, 40))},
       {"multiboot-aout", seed(3, "quiet", 0, 0, t::build_aout(aout))},
+      {"boot-params", seed(kBootParams | k64MiB, "console=ttyS0 earlyprintk=serial nokaslr",
+                           10000, 0xE0000, t::build_bzimage64(bz64))},
+      {"boot-params-low", seed(kBootParams | k20MiBOdd, "", (1 << 20) + 3, 0xE0000,
+                               t::build_bzimage64(bz64_low))},
+      {"boot-params-elf", seed(kBootParams | k64MiB, "", 0, 0xE0000, elf64)},
   };
 }
 

@@ -1,6 +1,7 @@
 // x86 architectural register states dvmm puts a vCPU in: the boot
-// protocols' entry state (32-bit flat protected mode, paging off) and the state after
-// a Startup IPI (real mode at vector << 12). Kept apart from the vCPU loop
+// protocols' entry states (32-bit flat protected mode, paging off; or 64-bit
+// long mode on the loader's page tables) and the state after a Startup IPI
+// (real mode at vector << 12). Kept apart from the vCPU loop
 // so the loop stays a small dispatch over exits.
 #pragma once
 
@@ -17,6 +18,24 @@ namespace dvmm::x86 {
 // hvm_start_info address).
 void set_protected_mode_entry(kvm_regs& regs, kvm_sregs& sregs, uint32_t eip, uint32_t eax,
                               uint32_t ebx);
+
+// The 64-bit entry of Linux's boot protocol (Documentation/arch/x86/
+// boot.rst, "64-bit BOOT PROTOCOL"): long mode with 4-level paging (CR0.PE
+// and PG, CR4.PAE, EFER.LME and LMA, CR3 = the loader's identity map), the
+// loader's GDT in GDTR, CS = a flat 64-bit code segment, DS/ES/SS (and FS,
+// GS) = a flat data segment, IF clear, RSI = boot_params. The selectors
+// name descriptors the loader wrote (host/boot/long_mode_tables.hpp); the
+// hidden parts set here are what those descriptors hold.
+struct LongModeEntry {
+  uint64_t rip = 0;
+  uint64_t rsi = 0;
+  uint64_t cr3 = 0;
+  uint64_t gdt_base = 0;
+  uint16_t gdt_limit = 0;
+  uint16_t code_selector = 0;
+  uint16_t data_selector = 0;
+};
+void set_long_mode_entry(kvm_regs& regs, kvm_sregs& sregs, const LongModeEntry& entry);
 
 // After INIT the CPU waits for a SIPI; SIPI vector V starts it in real mode
 // at CS = V << 8 (base V << 12), IP = 0 (SDM vol. 3A 9.4.4.1).

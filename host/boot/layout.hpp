@@ -4,11 +4,16 @@
 // checked against each other at compile time.
 //
 //   0x0000_0000 - 0x0000_0FFF  reserved: real-mode IVT and BIOS data area
-//   0x0000_7000 - 0x0000_7FFF  reserved for the VMM (boot GDT)
+//   0x0000_1000 - 0x0000_6FFF  reserved for the VMM: the identity-mapping page
+//                              tables of a 64-bit entry (long_mode_tables.hpp)
+//   0x0000_7000 - 0x0000_7FFF  reserved for the VMM (the 64-bit entry's GDT)
 //   0x0000_8000 - 0x0000_8FFF  FREE for the guest's AP trampoline (SIPI
 //                              vector 0x08); dvmm never writes here
-//   0x0000_9000 - 0x0009_FBFF  multiboot information: MBI, module list,
-//                              memory map, strings (grows up, bounds-checked)
+//   0x0000_9000 - 0x0009_FBFF  low boot-information area, one protocol's at a
+//                              time (grows up, bounds-checked): multiboot MBI,
+//                              module list, memory map, strings; or the PVH
+//                              start info; or Linux's boot_params (zero page)
+//                              and command line
 //   0x0009_FC00 - 0x0009_FFFF  reserved in the memory map (EBDA-sized hole)
 //   0x000A_0000 - 0x000D_FFFF  legacy VGA/ROM hole: not in the memory map
 //   0x000E_0000 - 0x000E_FFFF  ACPI tables (RSDP first, 16-byte aligned)
@@ -40,13 +45,19 @@ struct GuestRange {
 
 // Real-mode interrupt vector table and BIOS data area.
 inline constexpr GuestRange kRealModeReserved{0x0000, 0x1000};
-// Reserved for the VMM's own use (boot GDT for the 32-bit entry).
+// Page tables a 64-bit entry starts on (identity map of the low 4 GiB with
+// 2 MiB pages: PML4, PDPT, four page directories).
+inline constexpr GuestRange kBootPageTables{0x1000, 0x7000};
+// Reserved for the VMM's own use (the boot GDT of the 64-bit entry; the
+// 32-bit entries set only the segment registers' hidden parts).
 inline constexpr GuestRange kVmmReserved{0x7000, 0x8000};
 // Left free for guests' AP start-up trampolines (SIPI vector 0x08).
 inline constexpr GuestRange kApTrampoline{0x8000, 0x9000};
 inline constexpr uint8_t kApTrampolineSipiVector = 0x08;
-// Multiboot information structure, module list, memory map and strings.
-// Ends where the memory map's reserved 1 KiB below 640 KiB starts.
+// The low boot-information area: the multiboot information structure,
+// module list, memory map and strings; the PVH start info; or Linux's
+// boot_params and command line. Ends where the memory map's reserved 1 KiB
+// below 640 KiB starts.
 inline constexpr GuestRange kMultibootInfo{0x9000, 0x9FC00};
 // Conventional memory reported as mem_lower (640 KiB minus the reserved KiB).
 inline constexpr uint64_t kLowMemoryEnd = 0x9FC00;
@@ -68,7 +79,9 @@ inline constexpr uint64_t kMaxRamSize = 3 * GiB;
 inline constexpr uint64_t kIoapicAddress = 0xFEC00000;
 inline constexpr uint64_t kLapicAddress = 0xFEE00000;
 
-static_assert(kRealModeReserved.end <= kVmmReserved.start);
+static_assert(kRealModeReserved.end <= kBootPageTables.start);
+static_assert(kBootPageTables.end <= kVmmReserved.start);
+static_assert(kBootPageTables.start % 4096 == 0 && kBootPageTables.size() == 6 * 4096);
 static_assert(kVmmReserved.end <= kApTrampoline.start);
 static_assert(kApTrampoline.end <= kMultibootInfo.start);
 static_assert(kApTrampoline.start == uint64_t{kApTrampolineSipiVector} << 12);

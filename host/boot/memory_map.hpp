@@ -1,5 +1,5 @@
-// The guest's physical memory map as firmware reports it (multiboot mmap
-// today, an E820 table for a Linux boot protocol later), derived from
+// The guest's physical memory map as firmware reports it (the multiboot
+// mmap, PVH's memmap, the E820 table in Linux's boot_params), derived from
 // layout.hpp so that every boot protocol tells the guest the same thing.
 //
 //   [0,        0x9FC00)  usable

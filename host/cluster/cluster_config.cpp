@@ -273,7 +273,8 @@ Status parse_fpga(const toml::table& root, ClusterConfig& c, const std::string& 
 Status parse_vm(const toml::table& root, ClusterConfig& c, const std::string& src) {
   const toml::table* vm = root["vm"].as_table();
   if (vm == nullptr) return Error::format("{}: missing [vm] table (vcpus, memory, kernel)", src);
-  DVMM_TRY(check_keys(*vm, {"vcpus", "memory", "kernel", "initrd", "cmdline"}, "[vm]", src));
+  DVMM_TRY(check_keys(*vm, {"vcpus", "memory", "kernel", "initrd", "cmdline", "linux_entry"},
+                      "[vm]", src));
   c.vcpus = DVMM_TRY(get_int<unsigned>(*vm, "vcpus", 1, MachineConfig::kMaxVcpus, 1, "vm", src));
   if (const toml::node* m = vm->get("memory")) {
     std::string text;
@@ -298,6 +299,13 @@ Status parse_vm(const toml::table& root, ClusterConfig& c, const std::string& sr
   c.kernel = DVMM_TRY(get_string(*vm, "kernel", "", "vm", src));
   c.initrd = DVMM_TRY(get_string(*vm, "initrd", "", "vm", src));
   c.cmdline = DVMM_TRY(get_string(*vm, "cmdline", "", "vm", src));
+  const std::string entry = DVMM_TRY(get_string(*vm, "linux_entry", "pvh", "vm", src));
+  auto linux_entry = boot::parse_linux_entry(entry);
+  if (!linux_entry) {
+    return Error::format("{}: vm.linux_entry: {}", at(src, *vm->get("linux_entry")),
+                         linux_entry.error().message);
+  }
+  c.linux_entry = *linux_entry;
   return {};
 }
 

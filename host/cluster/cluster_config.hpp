@@ -10,6 +10,8 @@
 //                              # a multiboot kernel, Linux bzImage or PVH ELF
 //   initrd = "initrd.cpio.gz"  # optional, Linux only (relative to this file)
 //   cmdline = ""
+//   linux_entry = "pvh"        # how a bzImage is entered: "pvh" (unpacked on the host)
+//                              # or "boot-params" (Linux's 64-bit boot protocol)
 //
 //   [cluster]
 //   id = 1                     # 32-bit cluster id carried in every frame
@@ -61,6 +63,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host/boot/kernel_loader.hpp"
 #include "host/common/result.hpp"
 
 namespace dvmm::cluster {
@@ -112,6 +115,7 @@ struct ClusterConfig {
   std::string kernel;  // empty or "smp-test": the bundled guest
   std::string initrd;  // Linux kernels only; empty = none
   std::string cmdline;
+  boot::LinuxEntry linux_entry = boot::LinuxEntry::kPvh;
   // [cluster]
   uint32_t cluster_id = 1;
   TransportKind transport = TransportKind::kShm;

@@ -191,6 +191,7 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   mc.kernel_path = options.kernel_path;
   mc.initrd_path = config.initrd;
   mc.cmdline = config.cmdline;
+  mc.linux_entry = config.linux_entry;
   mc.print_stats = options.print_stats;
   mc.node_id = node_id;
   mc.vcpu_node = config.vcpu_node;

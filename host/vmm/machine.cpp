@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/apic/lapic.hpp"
+#include "host/arch/ring0_probe.hpp"
 #include "host/arch/x86_state.hpp"
 #include "host/boot/acpi.hpp"
 #include "host/boot/mptable.hpp"
@@ -293,7 +294,11 @@ Status Machine::Impl::set_boot_registers() {
   kvm::Vcpu& bsp = vcpus[0]->vcpu();
   kvm_regs regs{};
   kvm_sregs sregs = DVMM_TRY(bsp.get_sregs());
-  x86::set_protected_mode_entry(regs, sregs, boot.eip, boot.eax, boot.ebx);
+  if (boot.mode == boot::EntryMode::kLong64) {
+    x86::set_long_mode_entry(regs, sregs, boot.long_mode);
+  } else {
+    x86::set_protected_mode_entry(regs, sregs, boot.eip, boot.eax, boot.ebx);
+  }
   DVMM_TRY(bsp.set_sregs(sregs));
   DVMM_TRY(bsp.set_regs(regs));
   return {};
@@ -351,7 +356,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   if (config.io_home()) {
     // The I/O home loads the guest and its firmware tables; other nodes see
     // them through the shared RAM once the VM starts.
-    boot::KernelArgs args{config.kernel_path, config.cmdline, initrd, boot::kAcpiTables.start};
+    boot::KernelArgs args{config.kernel_path, config.cmdline, initrd, boot::kAcpiTables.start,
+                          config.linux_entry};
     auto loaded = boot::load_kernel(ram, image, args);
     if (!loaded) {
       return Error::format("kernel '{}': {}", config.kernel_path, loaded.error().message);
@@ -369,6 +375,17 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   if (config.io_home()) DVMM_TRY(impl->add_devices());
   DVMM_TRY(impl->add_vcpus());
   if (config.is_local(0)) DVMM_TRY(impl->set_boot_registers());
+  if (config.io_home() && boot_info.protocol != boot::BootProtocol::kMultiboot) {
+    // Said once, before minutes of kernel boot, rather than left for the
+    // operator to infer from init's segfault at the end of them.
+    auto ring0 = x86::ring0_support(impl->kvm.kvm, impl->kvm.supported_cpuid);
+    if (ring0 && !ring0->user_syscall) {
+      spdlog::warn("this host's KVM leaves a `syscall` from guest ring 3 in ring 3 (PVM does): "
+                   "the kernel can boot, but its first user program (/init) will fault at the "
+                   "kernel's syscall entry; boot on a VMX/SVM host to run user space "
+                   "(docs/linux.md, \"User space\")");
+    }
+  }
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "host/apic/lapic.hpp"
+#include "host/boot/kernel_loader.hpp"
 #include "host/common/result.hpp"
 #include "host/devices/interrupts.hpp"
 #include "host/vmm/remote_platform.hpp"
@@ -35,6 +36,9 @@ struct MachineConfig {
   std::string kernel_path;  // multiboot kernel, Linux bzImage or PVH ELF
   std::string initrd_path;  // Linux only; empty = none
   std::string cmdline;
+  // How a bzImage is entered: PVH on the host-unpacked kernel, or Linux's
+  // 64-bit boot protocol (boot_params; other kernels refuse it).
+  boot::LinuxEntry linux_entry = boot::LinuxEntry::kPvh;
   bool print_stats = false;
   // KVM's in-kernel LAPICs, IOAPIC and PIC instead of dvmm's userspace
   // ones: the "one ordinary machine" baseline the benchmarks compare

@@ -68,6 +68,17 @@ TEST(CliErrors, IrqchipIsUserOrKernelAndNotForClusters) {
                       "--irqchip cannot be combined with a cluster configuration"});
 }
 
+TEST(CliErrors, LinuxEntryIsPvhOrBootParamsForBzImagesOnly) {
+  expect_usage_error({{"--linux-entry", "bios"},
+                      "--linux-entry: unknown Linux entry \"bios\": use \"pvh\""});
+  // The bundled smp-test guest is a multiboot kernel: checked before /dev/kvm.
+  expect_usage_error({{"--kernel", DVMM_SMP_TEST_GUEST, "--linux-entry", "boot-params"},
+                      "needs a Linux bzImage, and this is a multiboot kernel"});
+  expect_usage_error({{std::string(DVMM_CONFIGS_DIR) + "/two-nodes-shm.toml", "--linux-entry",
+                       "boot-params"},
+                      "--linux-entry cannot be combined with a cluster configuration"});
+}
+
 TEST(CliErrors, UnusableKvmDevice) {
   // /dev/null over /dev/kvm in a private mount namespace: the open works but
   // it is not KVM. Needs root and unshare(1); skipped visibly otherwise.

@@ -130,14 +130,21 @@ void Child::pump(std::chrono::milliseconds budget) {
 }
 
 bool Child::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+  return !wait_for_any_output({text}, timeout).empty();
+}
+
+std::string Child::wait_for_any_output(const std::vector<std::string>& texts,
+                                       std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (result_.out.find(text) == std::string::npos) {
+  for (;;) {
+    for (const std::string& text : texts) {
+      if (result_.out.find(text) != std::string::npos) return text;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return false;
+    if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return "";
     pump(std::min(left, std::chrono::milliseconds(100)));
   }
-  return true;
 }
 
 void Child::signal(int sig, bool whole_group) {

@@ -32,6 +32,10 @@ class Child {
   pid_t pid() const { return pid_; }
   // Reads output until stdout contains `text` (true) or the time is up.
   bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
+  // The same for any of `texts` (not empty): the one seen, or "" when the
+  // time is up or the program closed its output first.
+  std::string wait_for_any_output(const std::vector<std::string>& texts,
+                                  std::chrono::milliseconds timeout);
   // Sends sig to the program itself, or to its whole process group.
   void signal(int sig, bool whole_group = false);
   // Waits for the program to exit (killing the group after `timeout`).

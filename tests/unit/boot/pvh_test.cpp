@@ -184,6 +184,19 @@ TEST(KernelLoader, ChoosesTheProtocolFromTheImage) {
   ASSERT_FALSE(mb_initrd.ok());
   EXPECT_NE(mb_initrd.error().message.find("multiboot kernel"), std::string::npos);
 
+  // Only a bzImage has a boot-params entry.
+  KernelArgs boot_params{"vmlinux", "", {}, kRsdp, LinuxEntry::kBootParams};
+  auto elf_bp = load_kernel(ram2, test::build_elf(pvh_kernel(pvh_note(kEntry))).bytes, boot_params);
+  ASSERT_FALSE(elf_bp.ok());
+  EXPECT_NE(elf_bp.error().message.find("needs a Linux bzImage, and this is an ELF kernel"),
+            std::string::npos)
+      << elf_bp.error().message;
+  auto mb_bp = load_kernel(ram2, test::build_elf(test::standard_kernel(false)).bytes, boot_params);
+  ASSERT_FALSE(mb_bp.ok());
+  EXPECT_NE(mb_bp.error().message.find("needs a Linux bzImage, and this is a multiboot kernel"),
+            std::string::npos)
+      << mb_bp.error().message;
+
   std::vector<uint8_t> junk(4096, 0x90);
   auto none = load_kernel(ram2, junk, KernelArgs{"junk", "", {}, kRsdp});
   ASSERT_FALSE(none.ok());

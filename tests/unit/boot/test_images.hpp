@@ -180,6 +180,55 @@ inline std::vector<uint8_t> build_aout(const AoutSpec& s) {
   return img;
 }
 
+// A bzImage for Linux's 64-bit boot protocol (linux_boot_params.hpp): the
+// real-mode part (setup_sects + 1 sectors, a pattern with the setup header
+// at 0x1F1 ending at header_end), then protected_mode bytes of pattern.
+// Header bytes no field below sets keep the pattern, so a test can check
+// that the loader copies the header byte for byte.
+struct BzImage64Spec {
+  uint8_t setup_sects = 3;
+  uint16_t version = 0x020F;
+  uint8_t jump_offset = 0x6A;  // header ends at 0x202 + 0x6A = 0x26C, as Linux 6.1's
+  uint8_t loadflags = 0x01 | 0x20 | 0x40 | 0x80;  // LOADED_HIGH, QUIET, KEEP_SEGMENTS, CAN_USE_HEAP
+  uint16_t xloadflags = 0x3;                       // XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+  uint8_t relocatable = 1;
+  uint32_t kernel_alignment = 0x200000;
+  uint32_t initrd_addr_max = 0x7FFFFFFF;
+  uint32_t cmdline_size = 0x7FF;
+  uint64_t pref_address = 0x1000000;
+  uint32_t init_size = 0x800000;
+  uint64_t protected_mode = 0x3000;
+};
+
+inline std::vector<uint8_t> build_bzimage64(const BzImage64Spec& s) {
+  const uint64_t setup = (uint64_t{s.setup_sects == 0 ? 4u : s.setup_sects} + 1) * 512;
+  std::vector<uint8_t> img = pattern(setup, 0x21);
+  img[0x1F1] = s.setup_sects;
+  poke<uint16_t>(img, 0x1FE, 0xAA55);
+  img[0x200] = 0xEB;  // jmp short past the header
+  img[0x201] = s.jump_offset;
+  std::memcpy(img.data() + 0x202, "HdrS", 4);
+  poke<uint16_t>(img, 0x206, s.version);
+  img[0x210] = 0;  // type_of_loader: the loader's to set
+  img[0x211] = s.loadflags;
+  poke<uint32_t>(img, 0x214, 0x100000);  // code32_start as built
+  poke<uint32_t>(img, 0x218, 0);         // ramdisk_image, ramdisk_size
+  poke<uint32_t>(img, 0x21C, 0);
+  poke<uint32_t>(img, 0x228, 0);  // cmd_line_ptr
+  poke<uint32_t>(img, 0x22C, s.initrd_addr_max);
+  poke<uint32_t>(img, 0x230, s.kernel_alignment);
+  img[0x234] = s.relocatable;
+  img[0x235] = 21;  // min_alignment
+  poke<uint16_t>(img, 0x236, s.xloadflags);
+  poke<uint32_t>(img, 0x238, s.cmdline_size);
+  poke<uint64_t>(img, 0x258, s.pref_address);
+  poke<uint32_t>(img, 0x260, s.init_size);
+  const std::vector<uint8_t> pm = pattern(s.protected_mode, 0x64);
+  img.resize(setup + pm.size());
+  if (!pm.empty()) std::memcpy(img.data() + setup, pm.data(), pm.size());
+  return img;
+}
+
 inline GuestRam make_ram(uint64_t size) {
   auto r = GuestRam::create(size);
   if (!r.ok()) std::abort();

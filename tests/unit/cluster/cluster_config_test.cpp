@@ -113,8 +113,23 @@ TEST(ClusterConfig, RejectsMistakesWithPreciseErrors) {
       {"huge vcpu index", replace(base, "vcpus = [2, 3]", "vcpus = [2, 4294967299]"),
        "vcpus must list vCPU indices"},
       {"no vm", "[[node]]\nid = 0\nvcpus = [0]\n", "missing [vm]"},
+      {"bad linux entry", replace(base, "cmdline", "linux_entry = \"bzimage\"\ncmdline"),
+       "vm.linux_entry: unknown Linux entry \"bzimage\": use \"pvh\""},
+      {"linux entry not a string", replace(base, "cmdline", "linux_entry = 1\ncmdline"),
+       "vm.linux_entry must be a string"},
   };
   expect_all_rejected(cases);
+}
+
+TEST(ClusterConfig, LinuxEntryIsPvhUnlessBootParamsIsChosen) {
+  auto c = parse_cluster_config(kTwoNodes, "test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->linux_entry, boot::LinuxEntry::kPvh);
+  const std::string text =
+      replace(kTwoNodes, "cmdline", "linux_entry = \"boot-params\"\ncmdline");
+  auto bp = parse_cluster_config(text, "test.toml");
+  ASSERT_TRUE(bp.ok()) << bp.error().message;
+  EXPECT_EQ(bp->linux_entry, boot::LinuxEntry::kBootParams);
 }
 
 TEST(ClusterConfig, ShippedExamplesAreValid) {
