@@ -77,8 +77,22 @@ const char* linux_entry_name(LinuxEntry entry) {
   return entry == LinuxEntry::kBootParams ? "boot-params" : "pvh";
 }
 
+std::string linux_cmdline(std::string_view cmdline, std::string_view features) {
+  std::string out(cmdline);
+  const bool has_own = out.starts_with("clearcpuid=") || out.find(" clearcpuid=") != std::string::npos;
+  if (features.empty() || has_own) return out;
+  if (!out.empty()) out += ' ';
+  out += "clearcpuid=";
+  out += features;
+  return out;
+}
+
 Result<BootEntry> load_kernel(GuestMemory& mem, std::span<const uint8_t> image,
-                              const KernelArgs& args) {
+                              const KernelArgs& given) {
+  // Linux paths see the command line with the CPU profile's clearcpuid.
+  const std::string cmdline = linux_cmdline(given.cmdline, given.linux_clearcpuid);
+  KernelArgs args = given;
+  args.cmdline = cmdline;
   if (is_bzimage(image)) {
     if (args.linux_entry == LinuxEntry::kBootParams) return boot_linux_64(mem, image, args);
     std::vector<uint8_t> vmlinux = DVMM_TRY(unpack_bzimage(image));
@@ -101,9 +115,9 @@ Result<BootEntry> load_kernel(GuestMemory& mem, std::span<const uint8_t> image,
                          "to multiboot kernels on their own command line instead");
   }
   // QEMU passes the kernel path first on a multiboot command line.
-  std::string cmdline(args.path);
-  if (!args.cmdline.empty()) cmdline += " " + std::string(args.cmdline);
-  MultibootBoot b = DVMM_TRY(load_multiboot(mem, image, cmdline, {}));
+  std::string multiboot_cmdline(args.path);
+  if (!given.cmdline.empty()) multiboot_cmdline += " " + std::string(given.cmdline);
+  MultibootBoot b = DVMM_TRY(load_multiboot(mem, image, multiboot_cmdline, {}));
   BootEntry e;
   e.protocol = BootProtocol::kMultiboot;
   e.eip = b.entry;

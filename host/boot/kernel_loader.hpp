@@ -61,7 +61,16 @@ struct KernelArgs {
   std::span<const uint8_t> initrd;  // empty: none
   uint64_t rsdp_address = 0;
   LinuxEntry linux_entry = LinuxEntry::kPvh;  // bzImages only
+  // Linux only (bzImage or PVH ELF): CPU features the kernel must not use
+  // (x86::linux_clearcpuid: the vCPU cannot run them but the guest sees
+  // them in CPUID anyway). Appended as "clearcpuid=..." unless the command
+  // line already has a clearcpuid=, which is the operator's to set.
+  std::string_view linux_clearcpuid = {};
 };
+
+// `cmdline` with "clearcpuid=`features`" appended, as load_kernel gives a
+// Linux kernel; unchanged when `features` is empty or `cmdline` has one.
+std::string linux_cmdline(std::string_view cmdline, std::string_view features);
 
 Result<BootEntry> load_kernel(GuestMemory& mem, std::span<const uint8_t> image,
                               const KernelArgs& args);

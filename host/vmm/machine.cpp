@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/apic/lapic.hpp"
+#include "host/arch/cpuid.hpp"
 #include "host/arch/ring0_probe.hpp"
 #include "host/arch/x86_state.hpp"
 #include "host/boot/acpi.hpp"
@@ -336,6 +337,19 @@ void Machine::Impl::print_stats() const {
                rc.no_target);
 }
 
+// What this host's KVM runs in guest ring 0 (cached per process). Taken
+// before the VM exists so that a kernel's own errors still come first; a
+// host without a usable /dev/kvm gets the all-capable default here and the
+// error from create_kvm_vm.
+static x86::Ring0Support host_ring0_support() {
+  auto kvm = kvm::Kvm::open();
+  if (!kvm) return {};
+  auto supported = kvm->supported_cpuid();
+  if (!supported) return {};
+  auto ring0 = x86::ring0_support(*kvm, *supported);
+  return ring0 ? *ring0 : x86::Ring0Support{};
+}
+
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   // Everything about the configuration and the image is checked before
   // /dev/kvm is touched, so those errors read the same on any host.
@@ -355,15 +369,33 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   const auto platform = boot::PlatformDescription::with_cpus(config.vcpus);
   if (config.io_home()) {
     // The I/O home loads the guest and its firmware tables; other nodes see
-    // them through the shared RAM once the VM starts.
+    // them through the shared RAM once the VM starts. The CPU profile
+    // (every node probes the same way) tells Linux what to leave alone.
+    const x86::Ring0Support ring0 = host_ring0_support();
+    const std::string clearcpuid = x86::linux_clearcpuid(ring0);
     boot::KernelArgs args{config.kernel_path, config.cmdline, initrd, boot::kAcpiTables.start,
-                          config.linux_entry};
+                          config.linux_entry, clearcpuid};
     auto loaded = boot::load_kernel(ram, image, args);
     if (!loaded) {
       return Error::format("kernel '{}': {}", config.kernel_path, loaded.error().message);
     }
     boot_info = *loaded;
     spdlog::debug("kernel '{}': {}", config.kernel_path, boot_info.description);
+    if (boot_info.protocol != boot::BootProtocol::kMultiboot) {
+      if (boot::linux_cmdline(config.cmdline, clearcpuid) != config.cmdline) {
+        spdlog::info("Linux command line: clearcpuid={} appended (what this host's KVM cannot run "
+                     "in guest ring 0 but shows in CPUID; a clearcpuid= of your own replaces it)",
+                     clearcpuid);
+      }
+      if (!ring0.user_syscall) {
+        // Said once, before minutes of kernel boot, rather than left for
+        // the operator to infer from init's segfault at the end of them.
+        spdlog::warn("this host's KVM leaves a `syscall` from guest ring 3 in ring 3 (PVM does): "
+                     "the kernel can boot, but its first user program (/init) will fault at the "
+                     "kernel's syscall entry; boot on a VMX/SVM host to run user space "
+                     "(docs/linux.md, \"User space\")");
+      }
+    }
     DVMM_TRY(boot::write_mp_table(ram, platform));
     DVMM_TRY(boot::write_acpi_tables(ram, platform));
   }
@@ -375,17 +407,6 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   if (config.io_home()) DVMM_TRY(impl->add_devices());
   DVMM_TRY(impl->add_vcpus());
   if (config.is_local(0)) DVMM_TRY(impl->set_boot_registers());
-  if (config.io_home() && boot_info.protocol != boot::BootProtocol::kMultiboot) {
-    // Said once, before minutes of kernel boot, rather than left for the
-    // operator to infer from init's segfault at the end of them.
-    auto ring0 = x86::ring0_support(impl->kvm.kvm, impl->kvm.supported_cpuid);
-    if (ring0 && !ring0->user_syscall) {
-      spdlog::warn("this host's KVM leaves a `syscall` from guest ring 3 in ring 3 (PVM does): "
-                   "the kernel can boot, but its first user program (/init) will fault at the "
-                   "kernel's syscall entry; boot on a VMX/SVM host to run user space "
-                   "(docs/linux.md, \"User space\")");
-    }
-  }
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
 }
 

@@ -203,5 +203,35 @@ TEST(KernelLoader, ChoosesTheProtocolFromTheImage) {
   EXPECT_NE(none.error().message.find("Linux bzImages"), std::string::npos);
 }
 
+
+TEST(KernelLoader, LinuxCommandLineGetsTheCpuProfilesClearcpuid) {
+  EXPECT_EQ(linux_cmdline("console=ttyS0", "smap,popcnt"), "console=ttyS0 clearcpuid=smap,popcnt");
+  EXPECT_EQ(linux_cmdline("", "smap"), "clearcpuid=smap");
+  EXPECT_EQ(linux_cmdline("console=ttyS0", ""), "console=ttyS0");
+  // The operator's own clearcpuid= wins, wherever it stands.
+  EXPECT_EQ(linux_cmdline("clearcpuid=aes quiet", "smap"), "clearcpuid=aes quiet");
+  EXPECT_EQ(linux_cmdline("quiet clearcpuid=aes", "smap"), "quiet clearcpuid=aes");
+  EXPECT_EQ(linux_cmdline("noclearcpuid=x", "smap"), "noclearcpuid=x clearcpuid=smap");
+
+  GuestRam ram = test::make_ram(kRam);
+  KernelArgs args{"vmlinux", "console=ttyS0", {}, kRsdp};
+  args.linux_clearcpuid = "smap,popcnt";
+  auto pvh = load_kernel(ram, test::build_elf(pvh_kernel(pvh_note(kEntry))).bytes, args);
+  ASSERT_TRUE(pvh.ok()) << pvh.error().message;
+  auto info = ram.read_obj<HvmStartInfo>(GuestAddress{pvh->ebx});
+  EXPECT_EQ(read_string(ram, info->cmdline_paddr), "console=ttyS0 clearcpuid=smap,popcnt");
+
+  // Not a Linux option: a multiboot kernel's command line stays its own.
+  GuestRam ram2 = test::make_ram(kRam);
+  KernelArgs mb_args{"kernel.elf", "x", {}, kRsdp};
+  mb_args.linux_clearcpuid = "smap";
+  auto mb = load_kernel(ram2, test::build_elf(test::standard_kernel(false)).bytes, mb_args);
+  ASSERT_TRUE(mb.ok()) << mb.error().message;
+  EXPECT_EQ(mb->protocol, BootProtocol::kMultiboot);
+  auto mb_cmdline_at = ram2.read_obj<uint32_t>(GuestAddress{mb->ebx + 16});  // multiboot_info.cmdline
+  ASSERT_TRUE(mb_cmdline_at.ok());
+  EXPECT_EQ(test::read_cstring(ram2, *mb_cmdline_at), "kernel.elf x");
+}
+
 }  // namespace
 }  // namespace dvmm::boot
