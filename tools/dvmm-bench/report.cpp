@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -380,6 +382,19 @@ ReportConfig default_report_config() {
   return c;
 }
 
+// Sections measured outside the report's run (a Linux boot takes many
+// minutes here: docs/linux.md) start at this marker in the page; a
+// regenerated page keeps them from the old one, after its own.
+constexpr std::string_view kKeptMarker = "<!-- Kept by dvmm-bench report:";
+
+std::string kept_sections(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return "";
+  const std::string old((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const size_t at = old.find(kKeptMarker);
+  return at == std::string::npos ? "" : "\n" + old.substr(at);
+}
+
 std::string render_report(const ReportConfig& rc, const BenchRun& run, const DsmRun& dsm,
                           const IpiBenchResult& ipi, const SoakResult& soak,
                           const RestartSoakResult& restart_soak, const FpgaBenchResult& fpga, const std::vector<std::string>& plots,
@@ -442,7 +457,8 @@ Status run_report(const ReportConfig& rc) {
   }
   const std::string text =
       render_report(rc, run, dsm, ipi, soak, restart_soak, fpga, plots,
-                    static_cast<double>(now_ns() - start) / 1e9);
+                    static_cast<double>(now_ns() - start) / 1e9) +
+      kept_sections(rc.out);
   std::ofstream f(rc.out);
   f << text;
   f.close();
