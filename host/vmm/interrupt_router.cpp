@@ -94,7 +94,13 @@ void InterruptRouter::deliver(const InterruptMessage& msg) {
       targets.assign(1, best);
     }
     counters_.delivered += targets.size();
-    for (int i : targets) chosen.push_back(&cpus_[static_cast<size_t>(i)].target);
+    const bool ipi = msg.source_cpu >= 0;
+    for (int i : targets) {
+      const Target& t = cpus_[static_cast<size_t>(i)].target;
+      ++(ipi ? (t.remote ? counters_.ipis_remote : counters_.ipis_local)
+             : (t.remote ? counters_.device_remote : counters_.device_local));
+      chosen.push_back(&t);
+    }
   }
   // Deliver outside the lock: a target may be the sender itself, whose LAPIC
   // observer re-enters update_addressing.

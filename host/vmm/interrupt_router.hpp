@@ -27,6 +27,9 @@ class InterruptRouter final : public ApicBus {
     // TPR of the target, for lowest-priority arbitration (remote vCPUs may
     // report a cached value).
     std::function<int()> task_priority;
+    // The vCPU runs on another node: delivering sends a message (counted
+    // apart, Counters).
+    bool remote = false;
   };
 
   // Registers vCPU `index` with its current addressing. Indices are dense
@@ -46,8 +49,14 @@ class InterruptRouter final : public ApicBus {
   // message so that the self / all-excluding-self shorthands resolve.
   std::unique_ptr<ApicBus> port_for_cpu(int index);
 
+  // Deliveries, one per target vCPU: IPIs (sent by a vCPU's LAPIC) and
+  // device interrupts (IOAPIC), each to a vCPU of this node or of another.
   struct Counters {
-    uint64_t delivered = 0;
+    uint64_t delivered = 0;  // the four below together
+    uint64_t ipis_local = 0;
+    uint64_t ipis_remote = 0;
+    uint64_t device_local = 0;
+    uint64_t device_remote = 0;
     uint64_t no_target = 0;  // a message that matched no vCPU (ignored, as on hardware)
   };
   Counters counters() const;

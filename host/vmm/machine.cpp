@@ -244,7 +244,7 @@ Status Machine::Impl::add_vcpus() {
       router.add_cpu(static_cast<int>(i), power_on,
                      InterruptRouter::Target{
                          [remote, i](const InterruptMessage& m) { remote->send_ipi(i, m); },
-                         [] { return 0; }});
+                         [] { return 0; }, true});
       continue;
     }
     if (config.kernel_irqchip) {
@@ -333,7 +333,10 @@ void Machine::Impl::print_stats() const {
                  s.unhandled_mmio.load(), s.unhandled_msr.load(), s.emulated_instructions.load());
   }
   auto rc = router.counters();
-  std::fprintf(stderr, "dvmm: interrupts delivered %lu, with no target %lu\n", rc.delivered,
+  std::fprintf(stderr,
+               "dvmm: interrupts delivered %lu: IPIs %lu to this node's vCPUs, %lu to other "
+               "nodes'; device interrupts %lu here, %lu to other nodes; with no target %lu\n",
+               rc.delivered, rc.ipis_local, rc.ipis_remote, rc.device_local, rc.device_remote,
                rc.no_target);
 }
 

@@ -112,6 +112,32 @@ TEST_F(RouterTest, AddressingUpdatesChangeMatching) {
   EXPECT_EQ(router.counters().no_target, 1u);
 }
 
+TEST_F(RouterTest, CountsIpisAndDeviceInterruptsByWhereTheTargetRuns) {
+  InterruptRouter r;
+  for (int i = 0; i < 2; ++i) {
+    ApicAddressing a;
+    a.apic_id = static_cast<uint32_t>(i);
+    a.software_enabled = true;
+    r.add_cpu(i, a, InterruptRouter::Target{[](const InterruptMessage&) {}, [] { return 0; }, i == 1});
+  }
+  InterruptMessage ipi;
+  ipi.source_cpu = 0;
+  ipi.destination = 1;
+  r.deliver(ipi);  // to the remote vCPU
+  ipi.shorthand = DestShorthand::kSelf;
+  r.deliver(ipi);  // to itself
+  InterruptMessage device;  // source_cpu -1: the IOAPIC
+  device.destination = 0xFF;
+  r.deliver(device);  // broadcast: both
+  const auto c = r.counters();
+  EXPECT_EQ(c.ipis_remote, 1u);
+  EXPECT_EQ(c.ipis_local, 1u);
+  EXPECT_EQ(c.device_local, 1u);
+  EXPECT_EQ(c.device_remote, 1u);
+  EXPECT_EQ(c.delivered, 4u);
+  EXPECT_EQ(c.no_target, 0u);
+}
+
 TEST_F(RouterTest, EoiGoesToHandler) {
   int seen = -1;
   router.set_eoi_handler([&](uint8_t v) { seen = v; });
