@@ -53,9 +53,17 @@ std::string kernel_path() {
   return env != nullptr ? env : "/var/cache/dvmm/linux/vmlinuz";
 }
 
+// Removes the file it names when the test process ends.
+struct TempFile {
+  std::string path;
+  ~TempFile() {
+    if (!path.empty()) std::remove(path.c_str());
+  }
+};
+
 // Builds the initramfs once per test process.
 const std::string& initramfs() {
-  static const std::string path = [] {
+  static const TempFile file{[] {
     std::string out = ::testing::TempDir() + "/dvmm-initramfs-" + std::to_string(getpid()) + ".cpio";
     auto r = test::run_process({"bash", DVMM_MAKE_INITRAMFS, out}, std::chrono::seconds(120));
     if (r.exit_status != 0) {
@@ -65,8 +73,8 @@ const std::string& initramfs() {
       return std::string();
     }
     return out;
-  }();
-  return path;
+  }()};
+  return file.path;
 }
 
 #define DVMM_REQUIRE_KERNEL()                                                                \

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,12 +29,14 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::sec
   }
   if (pid == 0) {
     setpgid(0, 0);  // own process group: the whole tree can be killed at once
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // and it dies with the test, however that ends
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    execv(args[0], args.data());
+    execvp(args[0], args.data());
+    dprintf(STDERR_FILENO, "cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
   setpgid(pid, pid);
@@ -87,12 +90,14 @@ Child::Child(const std::vector<std::string>& argv) {
   pid_ = fork();
   if (pid_ == 0) {
     setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    execv(args[0], args.data());
+    execvp(args[0], args.data());
+    dprintf(STDERR_FILENO, "cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
   if (pid_ > 0) setpgid(pid_, pid_);
