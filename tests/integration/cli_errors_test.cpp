@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/support/subprocess.hpp"
+#include "tests/support/temp_file.hpp"
 
 namespace dvmm {
 namespace {
@@ -45,13 +46,13 @@ TEST(CliErrors, MissingKernel) {
 }
 
 TEST(CliErrors, NotAMultibootKernel) {
-  std::string path = ::testing::TempDir() + "/not-multiboot.bin";
+  const test::TempFile kernel(::testing::TempDir() + "/not-multiboot-" + std::to_string(getpid()) + ".bin");
   {
-    std::ofstream f(path, std::ios::binary);
+    std::ofstream f(kernel.path(), std::ios::binary);
     std::string junk(16384, 'x');
     f << junk;
   }
-  expect_usage_error({{"--kernel", path}, "multiboot"});
+  expect_usage_error({{"--kernel", kernel.path()}, "multiboot"});
 }
 
 TEST(CliErrors, UnknownOption) {

@@ -18,6 +18,7 @@
 #include "tests/support/instance_files.hpp"
 #include "tests/support/node_stats.hpp"
 #include "tests/support/subprocess.hpp"
+#include "tests/support/temp_file.hpp"
 
 namespace dvmm {
 namespace {
@@ -56,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, ClusterBoot,
 // configs/two-nodes-udp.toml on ports of this test process's own (the
 // shipped 7100 may be in use by a test running beside this one), with
 // `cluster_extra` appended to its [cluster] table.
-std::string private_udp_config(const std::string& name, const std::string& cluster_extra) {
+test::TempFile private_udp_config(const std::string& name, const std::string& cluster_extra) {
   std::ifstream in(config_path("two-nodes-udp"));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string port = std::to_string(20000 + getpid() % 20000);
@@ -64,9 +65,9 @@ std::string private_udp_config(const std::string& name, const std::string& clust
     text.replace(at + 1, 4, port);
   }
   text.replace(text.find("transport = \"udp\""), 17, "transport = \"udp\"\n" + cluster_extra);
-  const std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(getpid()) + ".toml";
-  std::ofstream(path) << text;
-  return path;
+  test::TempFile file(::testing::TempDir() + "/" + name + "-" + std::to_string(getpid()) + ".toml");
+  std::ofstream(file.path()) << text;
+  return file;
 }
 
 // --stats-json: every node writes its counters; with DSM the node without
@@ -75,9 +76,9 @@ TEST(ClusterStats, EveryNodeWritesItsCountersAsJson) {
   DVMM_REQUIRE_KVM();
   const std::string pattern =
       ::testing::TempDir() + "/stats-" + std::to_string(getpid()) + "-{node}.json";
-  auto r = test::run_process(
-      {DVMM_BINARY, "run", private_udp_config("stats", ""), "--stats-json", pattern},
-      std::chrono::seconds(240));
+  const test::TempFile config = private_udp_config("stats", "");
+  auto r = test::run_process({DVMM_BINARY, "run", config.path(), "--stats-json", pattern},
+                             std::chrono::seconds(240));
   SCOPED_TRACE("stderr:\n" + r.err);
   ASSERT_EQ(r.exit_status, 0);
   for (int id : {0, 1}) {
@@ -114,8 +115,8 @@ TEST(ClusterAuth, AuthenticatedClusterRunsAndAnOpenKeyIsRefused) {
   const std::string stats = dir + "/auth-" + tag + "-{node}.json";
   std::ofstream(key) << std::string(64, 'c') << "\n";
   chmod(key.c_str(), 0600);
-  const std::string config = private_udp_config("auth", "key_file = \"" + key + "\"");
-  auto r = test::run_process({DVMM_BINARY, "run", config, "--stats-json", stats},
+  const test::TempFile config = private_udp_config("auth", "key_file = \"" + key + "\"");
+  auto r = test::run_process({DVMM_BINARY, "run", config.path(), "--stats-json", stats},
                              std::chrono::seconds(240));
   SCOPED_TRACE("stdout:\n" + r.out + "\nstderr:\n" + r.err);
   test::expect_smp_test_passed(r.out, 4);
@@ -129,22 +130,21 @@ TEST(ClusterAuth, AuthenticatedClusterRunsAndAnOpenKeyIsRefused) {
   }
 
   chmod(key.c_str(), 0644);
-  auto open_key = test::run_process({DVMM_BINARY, "run", config}, std::chrono::seconds(30));
+  auto open_key = test::run_process({DVMM_BINARY, "run", config.path()}, std::chrono::seconds(30));
   EXPECT_EQ(open_key.exit_status, 2);
   EXPECT_NE(open_key.err.find("chmod 600"), std::string::npos) << open_key.err;
   std::filesystem::remove(key);
-  std::filesystem::remove(config);
 }
 
 // A two-node shm cluster whose guest stays up after its tests.
-std::string idle_config() {
-  std::string path = ::testing::TempDir() + "/idle-cluster-" + std::to_string(getpid()) + ".toml";
-  std::ofstream f(path);
+test::TempFile idle_config() {
+  test::TempFile file(::testing::TempDir() + "/idle-cluster-" + std::to_string(getpid()) + ".toml");
+  std::ofstream f(file.path());
   f << "[vm]\nvcpus = 4\nmemory = \"64M\"\ncmdline = \"idle\"\n"
        "[cluster]\nid = 9\ntransport = \"shm\"\n"
        "[[node]]\nid = 0\nvcpus = [0, 1]\n"
        "[[node]]\nid = 1\nvcpus = [2, 3]\n";
-  return path;
+  return file;
 }
 
 pid_t find_node(pid_t launcher, int id) {
@@ -158,7 +158,8 @@ pid_t find_node(pid_t launcher, int id) {
 
 TEST(ClusterFailure, KillingANodeStopsTheClusterNamingIt) {
   DVMM_REQUIRE_KVM();
-  test::Child dvmm({DVMM_BINARY, "run", idle_config()});
+  const test::TempFile config = idle_config();
+  test::Child dvmm({DVMM_BINARY, "run", config.path()});
   ASSERT_TRUE(dvmm.wait_for_output("smp-test: idle", std::chrono::seconds(120)))
       << dvmm.out() << dvmm.err();
   pid_t node1 = find_node(dvmm.pid(), 1);
@@ -178,7 +179,8 @@ TEST(ClusterFailure, KillingANodeStopsTheClusterNamingIt) {
 
 TEST(ClusterFailure, CtrlCStopsEveryNode) {
   DVMM_REQUIRE_KVM();
-  test::Child dvmm({DVMM_BINARY, "run", idle_config()});
+  const test::TempFile config = idle_config();
+  test::Child dvmm({DVMM_BINARY, "run", config.path()});
   ASSERT_TRUE(dvmm.wait_for_output("smp-test: idle", std::chrono::seconds(120)))
       << dvmm.out() << dvmm.err();
   std::vector<pid_t> nodes = test::child_pids(dvmm.pid());

@@ -20,6 +20,7 @@
 #include "tests/support/instance_files.hpp"
 #include "tests/support/smp_test_output.hpp"
 #include "tests/support/subprocess.hpp"
+#include "tests/support/temp_file.hpp"
 
 namespace dvmm {
 namespace {
@@ -58,18 +59,17 @@ struct NamespaceSweeper {
 };
 
 // The namespace config with `extra` appended to node 1's table.
-std::string netns_config_with(const std::string& vm_cmdline, const std::string& node1_extra) {
+test::TempFile netns_config_with(const std::string& vm_cmdline, const std::string& node1_extra) {
   std::ifstream in(config_path("two-nodes-dpdk-netns"));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!vm_cmdline.empty()) {
     text.replace(text.find("[vm]\n"), 5, "[vm]\ncmdline = \"" + vm_cmdline + "\"\n");
   }
   text += node1_extra;
-  const std::string path = ::testing::TempDir() + "/dpdk-netns-" + std::to_string(getpid()) + "-" +
-                           std::to_string(std::hash<std::string>{}(vm_cmdline + node1_extra)) +
-                           ".toml";
-  std::ofstream(path) << text;
-  return path;
+  test::TempFile file(::testing::TempDir() + "/dpdk-netns-" + std::to_string(getpid()) + "-" +
+                      std::to_string(std::hash<std::string>{}(vm_cmdline + node1_extra)) + ".toml");
+  std::ofstream(file.path()) << text;
+  return file;
 }
 
 class ClusterDpdk : public ::testing::TestWithParam<std::string> {
@@ -109,8 +109,8 @@ using ClusterDpdkFailure = ClusterDpdk;
 
 TEST_F(ClusterDpdkFailure, NamespacesAreRemovedWhenANodeCannotStartDpdk) {
   DVMM_REQUIRE_KVM();
-  const std::string config = netns_config_with("", "eal_args = [\"--no-such-eal-option\"]\n");
-  test::Child dvmm({DVMM_BINARY, "run", config});
+  const test::TempFile config = netns_config_with("", "eal_args = [\"--no-such-eal-option\"]\n");
+  test::Child dvmm({DVMM_BINARY, "run", config.path()});
   NamespaceSweeper sweep{{dvmm.pid()}};
   auto r = dvmm.wait(std::chrono::seconds(60));
   SCOPED_TRACE("stderr:\n" + r.err);
@@ -127,7 +127,8 @@ TEST_F(ClusterDpdkFailure, NextRunRemovesTheNamespacesOfAKilledLauncher) {
   pid_t killed = -1;
   NamespaceSweeper sweep;
   {
-    test::Child dvmm({DVMM_BINARY, "run", netns_config_with("idle", "")});
+    const test::TempFile config = netns_config_with("idle", "");
+    test::Child dvmm({DVMM_BINARY, "run", config.path()});
     killed = dvmm.pid();
     sweep.launchers.push_back(killed);
     ASSERT_TRUE(dvmm.wait_for_output("smp-test: idle", std::chrono::seconds(120)))
@@ -141,8 +142,8 @@ TEST_F(ClusterDpdkFailure, NextRunRemovesTheNamespacesOfAKilledLauncher) {
   ASSERT_EQ(namespaces_of(killed).size(), 3u) << "a SIGKILLed launcher cannot clean up";
 
   // Any later run with namespaces sweeps them, even one that fails.
-  const std::string config = netns_config_with("", "eal_args = [\"--no-such-eal-option\"]\n");
-  test::Child next({DVMM_BINARY, "run", config});
+  const test::TempFile config = netns_config_with("", "eal_args = [\"--no-such-eal-option\"]\n");
+  test::Child next({DVMM_BINARY, "run", config.path()});
   sweep.launchers.push_back(next.pid());
   auto r = next.wait(std::chrono::seconds(60));
   SCOPED_TRACE("stderr:\n" + r.err);

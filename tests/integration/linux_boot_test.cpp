@@ -32,6 +32,7 @@
 #include "host/arch/ring0_probe.hpp"
 #include "host/kvm/kvm.hpp"
 #include "tests/support/subprocess.hpp"
+#include "tests/support/temp_file.hpp"
 
 namespace dvmm {
 namespace {
@@ -53,17 +54,10 @@ std::string kernel_path() {
   return env != nullptr ? env : "/var/cache/dvmm/linux/vmlinuz";
 }
 
-// Removes the file it names when the test process ends.
-struct TempFile {
-  std::string path;
-  ~TempFile() {
-    if (!path.empty()) std::remove(path.c_str());
-  }
-};
-
 // Builds the initramfs once per test process.
 const std::string& initramfs() {
-  static const TempFile file{[] {
+  // Removed when the test process ends.
+  static const test::TempFile file{[] {
     std::string out = ::testing::TempDir() + "/dvmm-initramfs-" + std::to_string(getpid()) + ".cpio";
     auto r = test::run_process({"bash", DVMM_MAKE_INITRAMFS, out}, std::chrono::seconds(120));
     if (r.exit_status != 0) {
@@ -74,7 +68,7 @@ const std::string& initramfs() {
     }
     return out;
   }()};
-  return file.path;
+  return file.path();
 }
 
 #define DVMM_REQUIRE_KERNEL()                                                                \
@@ -160,18 +154,17 @@ TEST(LinuxBoot, TwoVcpusOnOneNode) {
 TEST(LinuxBoot, TwoVcpusOnTwoNodesOverDsm) {
   DVMM_REQUIRE_LINUX();
   const std::string port = std::to_string(20000 + getpid() % 20000);
-  const std::string config = ::testing::TempDir() + "/linux-2n-" + std::to_string(getpid()) + ".toml";
-  std::ofstream(config) << "[vm]\nvcpus = 2\nmemory = \"256M\"\n"
+  const test::TempFile config(::testing::TempDir() + "/linux-2n-" + std::to_string(getpid()) + ".toml");
+  std::ofstream(config.path()) << "[vm]\nvcpus = 2\nmemory = \"256M\"\n"
                         << "kernel = \"" << kernel_path() << "\"\n"
                         << "initrd = \"" << initramfs() << "\"\n"
                         << "cmdline = \"" << kCmdline << "\"\n"
                         << "[cluster]\nid = 11\ntransport = \"udp\"\nmemory = \"dsm\"\n"
                         << "[[node]]\nid = 0\nvcpus = [0]\naddress = \"127.0.0.1:" << port << "\"\n"
                         << "[[node]]\nid = 1\nvcpus = [1]\naddress = \"127.0.0.2:" << port << "\"\n";
-  auto r = timed_boot({DVMM_BINARY, "run", config, "--stats"});
+  auto r = timed_boot({DVMM_BINARY, "run", config.path(), "--stats"});
   SCOPED_TRACE("stdout:\n" + r.out + "\nstderr:\n" + r.err);
   expect_boot(r, 2);
-  std::remove(config.c_str());
 }
 
 // The decompressor of a bzImage entered at startup_64 with boot_params
