@@ -183,10 +183,10 @@ uint64_t translate(const RecordingDiscardMemory& mem, uint64_t cr3, uint64_t at)
   for (int level = 3; level >= 1; --level) {
     if (!kBootPageTables.contains(table)) fail("a page table outside kBootPageTables");
     const uint64_t e = mem.at<uint64_t>(table + ((at >> (12 + 9 * level)) & 511) * 8);
-    if ((e & kPtePresent) == 0 || (e & kPteWritable) == 0) return ~0ull;
+    if ((e & x86::kPtePresent) == 0 || (e & x86::kPteWritable) == 0) return ~0ull;
     if (level == 1) {
-      if ((e & kPteLargePage) == 0) fail("a page directory entry that is not a 2 MiB page");
-      return (e & 0x000FFFFFFFE00000ull) + (at & (kLargePageSize - 1));
+      if ((e & x86::kPteLargePage) == 0) fail("a page directory entry that is not a 2 MiB page");
+      return (e & 0x000FFFFFFFE00000ull) + (at & (x86::kLargePageSize - 1));
     }
     table = e & kAddr;
   }
@@ -279,8 +279,8 @@ void check_boot_params(const BootEntry& e, std::span<const uint8_t> image,
   if (!inside(kVmmReserved, lm.gdt_base, uint64_t{lm.gdt_limit} + 1) ||
       lm.code_selector != kBootCodeSelector || lm.data_selector != kBootDataSelector ||
       lm.gdt_limit < kBootDataSelector + 7 ||
-      mem.at<uint64_t>(lm.gdt_base + lm.code_selector) != kGdtFlatCode64 ||
-      mem.at<uint64_t>(lm.gdt_base + lm.data_selector) != kGdtFlatData) {
+      mem.at<uint64_t>(lm.gdt_base + lm.code_selector) != x86::kGdtFlatCode64 ||
+      mem.at<uint64_t>(lm.gdt_base + lm.data_selector) != x86::kGdtFlatData) {
     fail("GDT or selectors wrong");
   }
 

@@ -15,6 +15,7 @@
 
 #include "host/arch/apic_msr_filter.hpp"
 #include "host/arch/cpuid.hpp"
+#include "host/arch/x86_state.hpp"
 
 namespace dvmm::x86 {
 
@@ -25,12 +26,15 @@ constexpr uint64_t kPml4 = 0x1000, kPdpt = 0x2000, kPd = 0x3000, kGdt = 0x4000;
 constexpr uint64_t kCode = 0x10000;
 constexpr uint64_t kData = 0x100000;  // 64-byte aligned xsave area / cmpxchg16b target
 
-// User-accessible too, for the probe that runs at ring 3.
-constexpr uint64_t kPtePresent = 1, kPteWrite = 2, kPteUser = 4, kPteLarge = 0x80;
-constexpr uint64_t kCr0Pe = 1, kCr0Et = 1u << 4, kCr0Ne = 1u << 5, kCr0Pg = 1u << 31;
-constexpr uint64_t kCr4Pae = 1u << 5, kCr4Osfxsr = 1u << 9, kCr4Osxmmexcpt = 1u << 10,
-                   kCr4Osxsave = 1u << 18;
-constexpr uint64_t kEferSce = 1, kEferLme = 1u << 8, kEferLma = 1u << 10;
+// What the probes need beyond the 64-bit boot entry (x86_state.hpp): x87
+// errors reported natively, SSE (and, for the xsave probes, XSAVE) enabled,
+// and SYSCALL.
+constexpr uint64_t kCr0Ne = 1u << 5;
+constexpr uint64_t kCr4Osfxsr = 1u << 9, kCr4Osxmmexcpt = 1u << 10, kCr4Osxsave = 1u << 18;
+constexpr uint64_t kEferSce = 1;
+// 0x10 kernel code, 0x18 kernel data, 0x28 user data, 0x30 user code.
+constexpr uint16_t kKernelCode = 0x10, kKernelData = 0x18;
+constexpr uint64_t kGdtFlatUserData = 0x00CFF3000000FFFF, kGdtFlatUserCode64 = 0x00AFFB000000FFFF;
 
 // Each probe ends in `hlt`: reaching it (KVM_EXIT_HLT) means every
 // instruction before it executed.
@@ -146,19 +150,6 @@ std::vector<uint8_t> cpuid_dump_code(std::span<const std::pair<uint32_t, uint32_
   return code;
 }
 
-kvm_segment segment64(uint16_t selector, uint8_t type, bool code) {
-  kvm_segment s{};
-  s.limit = 0xFFFFFFFF;
-  s.selector = selector;
-  s.type = type;
-  s.present = 1;
-  s.s = 1;
-  s.g = 1;
-  s.l = code ? 1 : 0;
-  s.db = code ? 0 : 1;
-  return s;
-}
-
 class ProbeVm {
  public:
   static Result<ProbeVm> create(const kvm::Kvm& kvm) {
@@ -176,14 +167,15 @@ class ProbeVm {
     msr_cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
     msr_cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER;
     DVMM_TRY(vm.vm_.enable_cap(msr_cap));
-    vm.put64(kPml4, kPdpt | kPtePresent | kPteWrite | kPteUser);
-    vm.put64(kPdpt, kPd | kPtePresent | kPteWrite | kPteUser);
-    vm.put64(kPd, 0 | kPtePresent | kPteWrite | kPteUser | kPteLarge);
-    // 0x10 kernel code, 0x18 kernel data, 0x28 user data, 0x30 user code.
-    vm.put64(kGdt + 0x10, 0x00AF9B000000FFFFull);
-    vm.put64(kGdt + 0x18, 0x00CF93000000FFFFull);
-    vm.put64(kGdt + 0x28, 0x00CFF3000000FFFFull);
-    vm.put64(kGdt + 0x30, 0x00AFFB000000FFFFull);
+    // User-accessible too, for the probe that runs at ring 3.
+    constexpr uint64_t kTable = kPtePresent | kPteWritable | kPteUser;
+    vm.put64(kPml4, kPdpt | kTable);
+    vm.put64(kPdpt, kPd | kTable);
+    vm.put64(kPd, 0 | kTable | kPteLargePage);
+    vm.put64(kGdt + kKernelCode, kGdtFlatCode64);
+    vm.put64(kGdt + kKernelData, kGdtFlatData);
+    vm.put64(kGdt + 0x28, kGdtFlatUserData);
+    vm.put64(kGdt + 0x30, kGdtFlatUserCode64);
     return vm;
   }
   ProbeVm(ProbeVm&& o) noexcept
@@ -203,25 +195,20 @@ class ProbeVm {
     kvm::Vcpu vcpu = DVMM_TRY(vm_.create_vcpu(next_id_++, mmap_size_));
     DVMM_TRY(vcpu.set_cpuid(cpuid));
     kvm_sregs sregs = DVMM_TRY(vcpu.get_sregs());
-    sregs.cs = segment64(0x10, 0xB, true);
-    sregs.ds = segment64(0x18, 0x3, false);
-    sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-    sregs.tr = kvm_segment{};
-    sregs.tr.limit = 0x67;
-    sregs.tr.type = 0xB;
-    sregs.tr.present = 1;
-    sregs.gdt.base = kGdt;
-    sregs.gdt.limit = 0x37;
-    sregs.cr0 = kCr0Pe | kCr0Et | kCr0Ne | kCr0Pg;
-    sregs.cr3 = kPml4;
-    sregs.cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt | (osxsave ? kCr4Osxsave : 0);
-    sregs.efer = kEferLme | kEferLma | kEferSce;
-    DVMM_TRY(vcpu.set_sregs(sregs));
     kvm_regs regs{};
-    regs.rip = kCode;
+    set_long_mode_entry(regs, sregs,
+                        LongModeEntry{.rip = kCode,
+                                      .cr3 = kPml4,
+                                      .gdt_base = kGdt,
+                                      .gdt_limit = 0x37,
+                                      .code_selector = kKernelCode,
+                                      .data_selector = kKernelData});
+    sregs.cr0 |= kCr0Ne;
+    sregs.cr4 |= kCr4Osfxsr | kCr4Osxmmexcpt | (osxsave ? kCr4Osxsave : 0);
+    sregs.efer |= kEferSce;
+    DVMM_TRY(vcpu.set_sregs(sregs));
     regs.rbx = kData;
     regs.rsp = kData + 0x8000;
-    regs.rflags = 2;
     DVMM_TRY(vcpu.set_regs(regs));
     // A failing instruction ends in an emulation failure, a shutdown
     // (no IDT: an exception triple-faults) or an unexpected exit; bound

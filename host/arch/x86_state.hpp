@@ -26,6 +26,19 @@ void set_protected_mode_entry(kvm_regs& regs, kvm_sregs& sregs, uint32_t eip, ui
 // GS) = a flat data segment, IF clear, RSI = boot_params. The selectors
 // name descriptors the loader wrote (host/boot/long_mode_tables.hpp); the
 // hidden parts set here are what those descriptors hold.
+// The architectural formats a long-mode entry stands on (SDM vol. 3A
+// 3.4.5, 4.5): flat GDT descriptors, base 0, limit 0xFFFFF in 4 KiB units
+// (G), present, DPL 0 -- code type 0xB (execute/read, accessed) with L = 1
+// and D = 0, data type 0x3 (read/write, accessed) with D/B = 1 -- and the
+// page-table entry bits identity maps use.
+inline constexpr uint64_t kGdtFlatCode64 = 0x00AF9B000000FFFF;
+inline constexpr uint64_t kGdtFlatData = 0x00CF93000000FFFF;
+inline constexpr uint64_t kPtePresent = 1u << 0;
+inline constexpr uint64_t kPteWritable = 1u << 1;
+inline constexpr uint64_t kPteUser = 1u << 2;
+inline constexpr uint64_t kPteLargePage = 1u << 7;  // PS: a 2 MiB page in a PD entry
+inline constexpr uint64_t kLargePageSize = 2ull << 20;
+
 struct LongModeEntry {
   uint64_t rip = 0;
   uint64_t rsi = 0;

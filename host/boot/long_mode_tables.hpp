@@ -19,6 +19,7 @@
 
 #include <cstdint>
 
+#include "host/arch/x86_state.hpp"
 #include "host/common/result.hpp"
 #include "host/memory/guest_memory.hpp"
 
@@ -27,19 +28,6 @@ namespace dvmm::boot {
 inline constexpr uint16_t kBootCodeSelector = 0x10;  // Linux's __BOOT_CS
 inline constexpr uint16_t kBootDataSelector = 0x18;  // Linux's __BOOT_DS
 inline constexpr uint64_t kIdentityMappedBytes = 4ull << 30;
-
-// Page-table entry bits (SDM vol. 3A 4.5).
-inline constexpr uint64_t kPtePresent = 1u << 0;
-inline constexpr uint64_t kPteWritable = 1u << 1;
-inline constexpr uint64_t kPteLargePage = 1u << 7;  // PS: a 2 MiB page in a PD entry
-inline constexpr uint64_t kLargePageSize = 2ull << 20;
-
-// Flat descriptors (SDM vol. 3A 3.4.5): base 0, limit 0xFFFFF in 4 KiB
-// units (G), present, DPL 0, code/data. Code: type 0xB (execute/read,
-// accessed), L = 1 (64-bit), D = 0. Data: type 0x3 (read/write,
-// accessed), D/B = 1.
-inline constexpr uint64_t kGdtFlatCode64 = 0x00AF9B000000FFFF;
-inline constexpr uint64_t kGdtFlatData = 0x00CF93000000FFFF;
 
 struct LongModeTables {
   uint64_t pml4 = 0;      // CR3

@@ -168,13 +168,13 @@ TEST(LinuxBootParams, WithoutAUsablePrefAddressTheKernelGoesAt1MiBAligned) {
 uint64_t translate(const GuestMemory& mem, uint64_t cr3, uint64_t linear) {
   constexpr uint64_t kAddr = 0x000FFFFFFFFFF000ull;
   const uint64_t pml4e = read<uint64_t>(mem, (cr3 & kAddr) + ((linear >> 39) & 511) * 8);
-  if ((pml4e & kPtePresent) == 0) return ~0ull;
+  if ((pml4e & x86::kPtePresent) == 0) return ~0ull;
   const uint64_t pdpte = read<uint64_t>(mem, (pml4e & kAddr) + ((linear >> 30) & 511) * 8);
-  if ((pdpte & kPtePresent) == 0 || (pdpte & kPteLargePage) != 0) return ~0ull;  // no 1 GiB pages
+  if ((pdpte & x86::kPtePresent) == 0 || (pdpte & x86::kPteLargePage) != 0) return ~0ull;  // no 1 GiB pages
   const uint64_t pde = read<uint64_t>(mem, (pdpte & kAddr) + ((linear >> 21) & 511) * 8);
-  if ((pde & kPtePresent) == 0 || (pde & kPteLargePage) == 0) return ~0ull;
-  if ((pml4e & pdpte & pde & kPteWritable) == 0) return ~0ull;
-  return (pde & 0x000FFFFFFFE00000ull) + (linear & (kLargePageSize - 1));
+  if ((pde & x86::kPtePresent) == 0 || (pde & x86::kPteLargePage) == 0) return ~0ull;
+  if ((pml4e & pdpte & pde & x86::kPteWritable) == 0) return ~0ull;
+  return (pde & 0x000FFFFFFFE00000ull) + (linear & (x86::kLargePageSize - 1));
 }
 
 TEST(LinuxBootParams, PageTablesIdentityMapTheLow4GiB) {
@@ -185,9 +185,9 @@ TEST(LinuxBootParams, PageTablesIdentityMapTheLow4GiB) {
   EXPECT_TRUE(kBootPageTables.contains(cr3));
   EXPECT_EQ(cr3 % kPageSize, 0u);
   // Every 2 MiB page, at its first and last byte.
-  for (uint64_t page = 0; page < kIdentityMappedBytes; page += kLargePageSize) {
+  for (uint64_t page = 0; page < kIdentityMappedBytes; page += x86::kLargePageSize) {
     ASSERT_EQ(translate(ram, cr3, page), page);
-    ASSERT_EQ(translate(ram, cr3, page + kLargePageSize - 1), page + kLargePageSize - 1);
+    ASSERT_EQ(translate(ram, cr3, page + x86::kLargePageSize - 1), page + x86::kLargePageSize - 1);
   }
   // What the kernel is handed, and the local APIC, by name.
   for (uint64_t a : {boot->entry, boot->boot_params, boot->cmdline_address, kLapicAddress}) {
